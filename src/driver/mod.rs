@@ -1,0 +1,553 @@
+//! The driver: one io_uring per runtime thread, the slab of ops in flight on it, and the
+//! futures and streams that submit to it.
+//!
+//! # Rules
+//!
+//! Every `unsafe` block in the driver cites one of these.
+//!
+//! 1. **Kernel-visible memory is owned until the final CQE.** Every pointer in an SQE points
+//!    into heap memory owned by the op's payload (an `Operation` value), and the payload is
+//!    neither dropped nor mutated from the moment its SQE is pushed until the CQE without
+//!    `IORING_CQE_F_MORE` for that `user_data` has been reaped. While the op's future is alive
+//!    the future holds the payload; when it is dropped first, the payload moves into the
+//!    op's slot (`Lifecycle::Orphaned`) and is freed by `reap` on the final CQE.
+//! 2. **`user_data` is a generation-tagged slab key** (`Key::to_u64`, bit 63 clear). A CQE whose
+//!    key does not name a live slot of the right generation is counted in
+//!    `DriverStats::unknown_cqes` and ignored. Internal requests use values with bit 63 set and
+//!    own no memory (the eventfd poll, cancellations).
+//! 3. **A pushed SQE is never taken back.** When the SQ is full the driver enters the kernel to
+//!    make room and retries; when the kernel answers EBUSY/EAGAIN it reaps completions and
+//!    retries. Nothing an SQE points to is freed on any error path.
+//! 4. **Only the thread that issues to a ring touches it.** A driver is reached only through
+//!    the thread-local runtime context of the thread driving it; an op polled or dropped
+//!    anywhere else cannot reach the slab and, if it is in flight, leaks its payload rather
+//!    than freeing memory the kernel may still write.
+//! 5. **On shutdown** every in-flight op is cancelled and the driver waits, bounded, for the
+//!    final CQEs; payloads still in flight at the deadline are leaked, never freed.
+
+mod multishot;
+mod op;
+mod oplist;
+pub mod ops;
+mod setup;
+
+pub use self::multishot::{Multishot, MultishotOperation};
+pub use self::op::{Completion, Op, Operation, Reclaim};
+pub use self::oplist::{OpList, OpListKind};
+pub(crate) use self::setup::{RingConfig, RingFeatures};
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::Waker;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue, types, IoUring};
+
+use crate::util::genslab::{GenSlab, Key};
+
+/// `IORING_ENTER_GETEVENTS`: also run deferred completion work and post CQEs.
+const IORING_ENTER_GETEVENTS: u32 = 1;
+
+const INTERNAL: u64 = 1 << 63;
+/// The multishot poll on the runtime's eventfd (remote wakeups).
+const EVENTFD_UD: u64 = INTERNAL | 1;
+/// The CQE of an `IORING_OP_ASYNC_CANCEL` the driver submitted.
+const CANCEL_UD: u64 = INTERNAL | 2;
+
+/// Counters a test or an operator can read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DriverStats {
+    /// SQEs pushed to the submission queue.
+    pub sqes_pushed: u64,
+    /// `io_uring_enter` calls.
+    pub enters: u64,
+    /// Times the SQ was full and had to be flushed before a push.
+    pub sq_full_flushes: u64,
+    /// Times the kernel reported CQ overflow and the driver flushed it.
+    pub cq_overflow_flushes: u64,
+    /// CQEs reaped.
+    pub cqes: u64,
+    /// CQEs that matched no live op (late, duplicate or foreign): counted and ignored.
+    pub unknown_cqes: u64,
+    /// Ops dropped before completion and cancelled.
+    pub cancelled: u64,
+    /// Payloads leaked at shutdown because their final CQE never came (rule 5).
+    pub leaked: u64,
+}
+
+pub(crate) enum Lifecycle {
+    /// In flight. `partial` holds the first CQE of an op that announced more (`F_MORE`).
+    Waiting { waker: Option<Waker>, partial: Option<(i32, u32)> },
+    /// The final CQE arrived; the future has not picked it up yet.
+    Completed { res: i32, flags: u32 },
+    /// A multishot request: CQEs queue up until the stream takes them.
+    Streaming { waker: Option<Waker>, queue: VecDeque<(i32, u32)>, finished: bool },
+    /// The owner is gone; the payload waits here for the final CQE (rule 1).
+    Orphaned { keep_alive: Option<Box<dyn Any + Send>>, reclaim: Reclaim },
+}
+
+pub(crate) struct Driver {
+    ring: IoUring,
+    ops: GenSlab<Lifecycle>,
+    /// Ops whose owner is gone and whose final CQE is still due.
+    orphans: usize,
+    features: RingFeatures,
+    eventfd: RawFd,
+    eventfd_armed: bool,
+    /// Wakers and payloads released while the driver is borrowed; handled after the borrow ends
+    /// so user code never runs inside the driver.
+    to_wake: Vec<Waker>,
+    to_drop: Vec<Box<dyn Any + Send>>,
+    issuer: Option<ThreadId>,
+    config: RingConfig,
+    /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
+    pub(crate) id: u64,
+    pub(crate) stats: DriverStats,
+}
+
+impl Driver {
+    pub(crate) fn new(config: RingConfig, eventfd: RawFd) -> Result<Driver, crate::runtime::BuildError> {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let (ring, features) = setup::build_ring(&config)?;
+        Ok(Driver {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ring,
+            ops: GenSlab::new(),
+            orphans: 0,
+            features,
+            eventfd,
+            eventfd_armed: false,
+            to_wake: Vec::new(),
+            to_drop: Vec::new(),
+            issuer: None,
+            config,
+            stats: DriverStats::default(),
+        })
+    }
+
+    /// Make the current thread the ring's issuer. A ring created with SINGLE_ISSUER can only be
+    /// entered by one thread; if the runtime moved threads while nothing was in flight the ring
+    /// is replaced, otherwise the caller gets an error message to panic with.
+    pub(crate) fn bind_to_current_thread(&mut self) -> Result<(), String> {
+        let me = std::thread::current().id();
+        match self.issuer {
+            Some(t) if t == me => return Ok(()),
+            None => {}
+            Some(_) if !self.features.single_issuer => {}
+            Some(_) => {
+                if self.ops.len() > 0 {
+                    return Err(format!(
+                        "ringolo: this runtime's io_uring was created with SINGLE_ISSUER and has {} \
+                         operation(s) in flight owned by another thread; drive a current-thread \
+                         runtime from one thread at a time, or let its operations finish first",
+                        self.ops.len()
+                    ));
+                }
+                let (ring, features) = setup::build_ring(&self.config).map_err(|e| e.to_string())?;
+                // The old ring holds only the eventfd poll, which owns no memory (rule 2).
+                self.ring = ring;
+                self.features = features;
+                self.eventfd_armed = false;
+            }
+        }
+        if self.features.single_issuer {
+            self.ring
+                .submitter()
+                .register_enable_rings()
+                .map_err(|e| format!("ringolo: enabling the io_uring failed: {e}"))?;
+        }
+        self.issuer = Some(me);
+        Ok(())
+    }
+
+    /// Whether the current thread may enter this ring (rule 4).
+    pub(crate) fn is_issuer(&self) -> bool {
+        self.issuer == Some(std::thread::current().id())
+    }
+
+    /// Push one SQE, making room if the SQ is full (rule 3).
+    fn push(&mut self, entry: &squeue::Entry) {
+        loop {
+            // SAFETY: rule 1 — the caller's payload owns every pointer in `entry` until its
+            // final CQE; internal entries own no memory.
+            let pushed = unsafe { self.ring.submission().push(entry) };
+            if pushed.is_ok() {
+                self.stats.sqes_pushed += 1;
+                return;
+            }
+            self.stats.sq_full_flushes += 1;
+            self.flush_submissions();
+        }
+    }
+
+    /// Make sure `n` consecutive SQ slots are free (for a linked chain).
+    fn reserve(&mut self, n: usize) -> bool {
+        if n > self.ring.params().sq_entries() as usize {
+            return false;
+        }
+        loop {
+            let sq = self.ring.submission();
+            if sq.capacity() - sq.len() >= n {
+                return true;
+            }
+            drop(sq);
+            self.stats.sq_full_flushes += 1;
+            self.flush_submissions();
+        }
+    }
+
+    /// Hand every queued SQE to the kernel, reaping completions when the kernel pushes back.
+    fn flush_submissions(&mut self) {
+        loop {
+            let pending = self.ring.submission().len();
+            if pending == 0 {
+                return;
+            }
+            match self.enter(pending as u32, 0, None) {
+                Ok(()) => {
+                    self.reap();
+                    if self.ring.submission().is_empty() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("io_uring_enter failed while flushing submissions: {e}");
+                    self.reap();
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+
+    /// One `io_uring_enter`. EINTR, ETIME, EBUSY and EAGAIN are not errors to the caller: each
+    /// just means "look at the CQ again".
+    fn enter(&mut self, to_submit: u32, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+        self.stats.enters += 1;
+        let flags = IORING_ENTER_GETEVENTS;
+        let res = match timeout {
+            Some(t) => {
+                let ts = types::Timespec::from(t);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                // The crate sets GETEVENTS itself when it waits.
+                self.ring.submitter().submit_with_args(min_complete.max(1) as usize, &args)
+            }
+            // SAFETY: a plain enter with no argument struct; no memory is handed over.
+            None => unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, min_complete, flags, None) },
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Register a single-shot op and push its SQE.
+    pub(crate) fn submit(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
+        let key = self.ops.insert(Lifecycle::Waiting { waker, partial: None });
+        self.push(&entry.user_data(key.to_u64()));
+        key
+    }
+
+    /// Register a multishot request and push its SQE.
+    pub(crate) fn submit_multishot(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
+        let key = self.ops.insert(Lifecycle::Streaming { waker, queue: VecDeque::new(), finished: false });
+        self.push(&entry.user_data(key.to_u64()));
+        key
+    }
+
+    /// Register and push several SQEs back to back; `link` chains them with IOSQE_IO_LINK.
+    /// Returns `None` (nothing pushed) when a chain is longer than the SQ.
+    pub(crate) fn submit_list(&mut self, entries: Vec<squeue::Entry>, waker: &Waker, link: bool) -> Option<Vec<Key>> {
+        let n = entries.len();
+        if link && !self.reserve(n) {
+            return None;
+        }
+        let mut keys = Vec::with_capacity(n);
+        for (i, entry) in entries.into_iter().enumerate() {
+            let key = self.ops.insert(Lifecycle::Waiting { waker: Some(waker.clone()), partial: None });
+            let mut entry = entry.user_data(key.to_u64());
+            if link && i + 1 < n {
+                entry = entry.flags(squeue::Flags::IO_LINK);
+            }
+            self.push(&entry);
+            keys.push(key);
+        }
+        Some(keys)
+    }
+
+    /// The final result of a single-shot op, or `None` after storing `waker`.
+    pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker) -> Option<(i32, u32)> {
+        match self.ops.get_mut(key) {
+            Some(Lifecycle::Completed { res, flags }) => {
+                let out = (*res, *flags);
+                self.ops.remove(key);
+                Some(out)
+            }
+            Some(Lifecycle::Waiting { waker: slot, .. }) => {
+                if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *slot = Some(waker.clone());
+                }
+                None
+            }
+            _ => Some((-libc::ECANCELED, 0)),
+        }
+    }
+
+    /// The next CQE of a multishot request; `Ok(None)` when it has ended (the slot is freed).
+    pub(crate) fn poll_stream(&mut self, key: Key, waker: &Waker) -> Result<Option<(i32, u32)>, ()> {
+        match self.ops.get_mut(key) {
+            Some(Lifecycle::Streaming { waker: slot, queue, finished }) => {
+                if let Some(item) = queue.pop_front() {
+                    return Ok(Some(item));
+                }
+                if *finished {
+                    self.ops.remove(key);
+                    return Ok(None);
+                }
+                if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *slot = Some(waker.clone());
+                }
+                Err(())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The owner of `key` is gone. Cancel it if it is still in flight and keep `payload` until
+    /// the final CQE (rule 1); otherwise undo what its unclaimed results hold.
+    pub(crate) fn orphan(&mut self, key: Key, payload: Option<Box<dyn Any + Send>>, reclaim: Reclaim) {
+        let Some(slot) = self.ops.get_mut(key) else {
+            self.to_drop.extend(payload);
+            return;
+        };
+        match slot {
+            Lifecycle::Completed { res, .. } => {
+                reclaim.apply(*res);
+                self.ops.remove(key);
+                self.to_drop.extend(payload);
+            }
+            Lifecycle::Streaming { queue, finished: true, .. } => {
+                for (res, _) in queue.drain(..) {
+                    reclaim.apply(res);
+                }
+                self.ops.remove(key);
+                self.to_drop.extend(payload);
+            }
+            Lifecycle::Waiting { partial, .. } => {
+                if let Some((res, _)) = partial.take() {
+                    reclaim.apply(res);
+                }
+                self.orphan_in_flight(key, payload, reclaim);
+            }
+            Lifecycle::Streaming { queue, .. } => {
+                for (res, _) in queue.drain(..) {
+                    reclaim.apply(res);
+                }
+                self.orphan_in_flight(key, payload, reclaim);
+            }
+            Lifecycle::Orphaned { .. } => debug_assert!(false, "op orphaned twice"),
+        }
+    }
+
+    fn orphan_in_flight(&mut self, key: Key, payload: Option<Box<dyn Any + Send>>, reclaim: Reclaim) {
+        let old = std::mem::replace(
+            self.ops.get_mut(key).expect("checked by caller"),
+            Lifecycle::Orphaned { keep_alive: payload, reclaim },
+        );
+        if let Lifecycle::Waiting { waker: Some(w), .. } | Lifecycle::Streaming { waker: Some(w), .. } = old {
+            // Dropping a waker can run user code; do it outside the borrow.
+            self.to_wake_drop(w);
+        }
+        self.orphans += 1;
+        self.stats.cancelled += 1;
+        let cancel = opcode::AsyncCancel::new(key.to_u64()).build().user_data(CANCEL_UD);
+        self.push(&cancel);
+    }
+
+    fn to_wake_drop(&mut self, waker: Waker) {
+        self.to_drop.push(Box::new(waker));
+    }
+
+    /// Process every CQE in the CQ, flushing a kernel-side overflow backlog too.
+    pub(crate) fn reap(&mut self) {
+        loop {
+            let Driver { ring, ops, orphans, stats, to_wake, to_drop, eventfd, eventfd_armed, .. } = self;
+            let mut cq = ring.completion();
+            cq.sync();
+            for cqe in &mut cq {
+                stats.cqes += 1;
+                let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+                if ud & INTERNAL != 0 {
+                    match ud {
+                        EVENTFD_UD => {
+                            drain_eventfd(*eventfd);
+                            if !cqueue::more(flags) {
+                                *eventfd_armed = false;
+                            }
+                        }
+                        CANCEL_UD => {}
+                        _ => stats.unknown_cqes += 1,
+                    }
+                    continue;
+                }
+                let key = Key::from_u64(ud);
+                let more = cqueue::more(flags);
+                let Some(slot) = ops.get_mut(key) else {
+                    stats.unknown_cqes += 1;
+                    continue;
+                };
+                match slot {
+                    Lifecycle::Waiting { waker, partial } => {
+                        if more {
+                            partial.get_or_insert((res, flags));
+                            continue;
+                        }
+                        let (res, flags) = partial.take().unwrap_or((res, flags));
+                        to_wake.extend(waker.take());
+                        *slot = Lifecycle::Completed { res, flags };
+                    }
+                    Lifecycle::Streaming { waker, queue, finished } => {
+                        if *finished {
+                            stats.unknown_cqes += 1;
+                            continue;
+                        }
+                        queue.push_back((res, flags));
+                        *finished = !more;
+                        to_wake.extend(waker.take());
+                    }
+                    Lifecycle::Orphaned { reclaim, .. } => {
+                        reclaim.apply(res);
+                        if !more {
+                            if let Some(Lifecycle::Orphaned { keep_alive, .. }) = ops.remove(key) {
+                                // Rule 1: the final CQE is in; the payload may go.
+                                to_drop.extend(keep_alive);
+                            }
+                            *orphans -= 1;
+                        }
+                    }
+                    Lifecycle::Completed { .. } => stats.unknown_cqes += 1,
+                }
+            }
+            drop(cq);
+            if !self.ring.submission().cq_overflow() {
+                return;
+            }
+            self.stats.cq_overflow_flushes += 1;
+            if let Err(e) = self.enter(0, 0, None) {
+                tracing::warn!("io_uring_enter failed while flushing CQ overflow: {e}");
+                return;
+            }
+        }
+    }
+
+    /// Submit what is queued and collect completions without blocking. Skips the syscall when
+    /// there is nothing to submit and the kernel has flagged no pending completion work.
+    pub(crate) fn poll_completions(&mut self) {
+        let pending = self.ring.submission().len();
+        let must_enter = pending > 0
+            || (self.ops.len() > 0 && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
+            || self.ring.submission().cq_overflow();
+        if must_enter {
+            if let Err(e) = self.enter(pending as u32, 0, None) {
+                tracing::warn!("io_uring_enter failed: {e}");
+            }
+        }
+        self.reap();
+    }
+
+    /// Sleep in the kernel until a completion arrives, a remote wake writes the eventfd, or
+    /// `timeout` passes.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        if !self.eventfd_armed {
+            let poll = opcode::PollAdd::new(types::Fd(self.eventfd), libc::POLLIN as u32)
+                .multi(true)
+                .build()
+                .user_data(EVENTFD_UD);
+            self.push(&poll);
+            self.eventfd_armed = true;
+        }
+        // Anything already in the CQ counts as an event: do not sleep past it.
+        if !self.ring.completion().is_empty() {
+            self.poll_completions();
+            return;
+        }
+        let pending = self.ring.submission().len() as u32;
+        // A timeout is always given so a lost wakeup can never hang the thread for good.
+        let timeout = timeout.unwrap_or(Duration::from_secs(3600));
+        if let Err(e) = self.enter(pending, 1, Some(timeout)) {
+            tracing::warn!("io_uring_enter failed while parking: {e}");
+        }
+        self.reap();
+    }
+
+    /// Wakers and payloads released by the last driver calls, to handle outside the borrow.
+    pub(crate) fn take_deferred(&mut self, wakers: &mut Vec<Waker>, drops: &mut Vec<Box<dyn Any + Send>>) {
+        std::mem::swap(&mut self.to_wake, wakers);
+        std::mem::swap(&mut self.to_drop, drops);
+    }
+
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.to_wake.is_empty() || !self.to_drop.is_empty()
+    }
+
+    /// Rule 5: cancel everything in flight (futures are already gone, so everything left is an
+    /// orphan or an unclaimed result) and wait up to `deadline` for the final CQEs.
+    pub(crate) fn shutdown(&mut self, grace: Duration) {
+        let keys: Vec<Key> = self
+            .ops
+            .iter_mut()
+            .filter(|(_, l)| !matches!(l, Lifecycle::Orphaned { .. }))
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            self.orphan(key, None, Reclaim::CloseFd);
+        }
+        if !self.is_issuer() && self.issuer.is_some() {
+            self.leak_all("the runtime was dropped on a thread that cannot enter its ring");
+            return;
+        }
+        let start = std::time::Instant::now();
+        while self.orphans > 0 {
+            let elapsed = start.elapsed();
+            if elapsed >= grace {
+                self.leak_all("in-flight operations did not finish within the shutdown grace period");
+                return;
+            }
+            let pending = self.ring.submission().len() as u32;
+            if let Err(e) = self.enter(pending, 1, Some((grace - elapsed).min(Duration::from_millis(50)))) {
+                tracing::warn!("io_uring_enter failed during shutdown: {e}");
+            }
+            self.reap();
+        }
+    }
+
+    fn leak_all(&mut self, why: &str) {
+        let mut leaked = 0u64;
+        for (_, life) in self.ops.iter_mut() {
+            if let Lifecycle::Orphaned { keep_alive, .. } = life {
+                if let Some(p) = keep_alive.take() {
+                    // Rule 5: the kernel may still write into it; leaking is the only safe choice.
+                    std::mem::forget(p);
+                    leaked += 1;
+                }
+            }
+        }
+        if leaked > 0 {
+            tracing::warn!("ringolo: leaked {leaked} in-flight operation payload(s): {why}");
+        }
+        self.stats.leaked += leaked;
+        self.ops.drain();
+        self.orphans = 0;
+    }
+}
+
+fn drain_eventfd(fd: RawFd) {
+    let mut buf = 0u64;
+    // SAFETY: a plain read of 8 bytes into a local; the eventfd is non-blocking.
+    unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
+}

@@ -1,0 +1,178 @@
+//! Single-shot operations: one SQE, one final CQE, awaited as a future.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use io_uring::squeue::Entry;
+
+use crate::runtime::context;
+use crate::util::genslab::Key;
+
+/// The result of a CQE: the kernel's non-negative `res` and the CQE flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The non-negative result (bytes transferred, a new fd, ...).
+    pub result: u32,
+    /// The CQE flags (`IORING_CQE_F_*`).
+    pub flags: u32,
+}
+
+impl Completion {
+    pub(crate) fn from_raw(res: i32, flags: u32) -> io::Result<Completion> {
+        if res < 0 {
+            Err(io::Error::from_raw_os_error(-res))
+        } else {
+            Ok(Completion { result: res as u32, flags })
+        }
+    }
+}
+
+/// What the driver must undo when an op succeeds but nobody is left to take its result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reclaim {
+    /// Nothing: the result is just a number.
+    Nothing,
+    /// The result is a new file descriptor (accept, openat, socket): close it.
+    CloseFd,
+}
+
+impl Reclaim {
+    pub(crate) fn apply(self, res: i32) {
+        if self == Reclaim::CloseFd && res >= 0 {
+            // SAFETY: the fd was just created by the kernel for an op nobody awaits; no one else
+            // can know its number, so closing it cannot close someone else's file.
+            unsafe { libc::close(res) };
+        }
+    }
+}
+
+/// An operation the driver can submit: a plain struct that owns everything the kernel will
+/// read or write, turned into an SQE by [`build`](Operation::build).
+///
+/// Implement it for your own payload to submit any opcode the `io-uring` crate can build; then
+/// `Op::new(payload).await` is safe.
+///
+/// # Safety
+///
+/// Every pointer placed in the entry returned by `build` must point into memory owned by
+/// `self` that stays valid and in place when `self` is moved (heap memory: a `Vec`, a `Box`,
+/// a `CString`), and `self` must not touch that memory until `complete` is called or `self` is
+/// dropped. The driver guarantees it keeps `self` alive, unmoved in that sense and untouched,
+/// until the final CQE of the request has arrived, even when the `Op` future is dropped early.
+pub unsafe trait Operation: Send + 'static {
+    /// What awaiting the op yields.
+    type Output;
+
+    /// Build the SQE. Its `user_data` is overwritten by the driver.
+    fn build(&mut self) -> Entry;
+
+    /// Turn the final CQE (an error when `res < 0`) into the output, giving back the payload.
+    fn complete(self, result: io::Result<Completion>) -> Self::Output;
+
+    /// What to undo when this op succeeds after its future was dropped.
+    fn reclaim(&self) -> Reclaim {
+        Reclaim::Nothing
+    }
+}
+
+/// A single submitted operation, awaited as a future.
+///
+/// The SQE is pushed on the first poll and sent to the kernel with the rest of the scheduler
+/// tick's batch. Dropping the future before completion cancels the request
+/// (`IORING_OP_ASYNC_CANCEL`); the payload stays with the driver until the kernel is done with it.
+#[must_use = "an Op does nothing until awaited"]
+pub struct Op<T: Operation> {
+    payload: Option<T>,
+    in_flight: Option<(Key, u64)>,
+}
+
+impl<T: Operation> Unpin for Op<T> {}
+
+impl<T: Operation> Op<T> {
+    /// Wrap an operation; nothing is submitted until the first poll.
+    pub fn new(op: T) -> Op<T> {
+        Op { payload: Some(op), in_flight: None }
+    }
+}
+
+pub(crate) fn outside_runtime() -> io::Error {
+    io::Error::other("ringolo: an io_uring operation was polled outside a ringolo runtime")
+}
+
+/// An in-flight op can only be finished by the ring it was submitted to (rule 4). Its payload
+/// cannot be handed back while the kernel may still write into it, so this is a panic, like
+/// polling a future after completion.
+#[track_caller]
+pub(crate) fn polled_off_ring() -> ! {
+    panic!(
+        "ringolo: an in-flight io_uring operation was polled on a thread that does not drive its \
+         ring; a future with an operation in flight must stay on its runtime"
+    )
+}
+
+impl<T: Operation> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        let payload = this.payload.as_mut().expect("Op polled after completion");
+        let result = match this.in_flight {
+            None => {
+                let submitted = context::with_driver(|driver| {
+                    let key = driver.submit(payload.build(), Some(cx.waker().clone()));
+                    this.in_flight = Some((key, driver.id));
+                });
+                match submitted {
+                    Some(()) => return Poll::Pending,
+                    None => Err(outside_runtime()),
+                }
+            }
+            Some((key, ring)) => {
+                let polled = context::with_driver(|driver| (driver.id == ring).then(|| driver.poll_op(key, cx.waker())));
+                match polled.flatten() {
+                    None => polled_off_ring(),
+                    Some(None) => return Poll::Pending,
+                    Some(Some((res, flags))) => {
+                        this.in_flight = None;
+                        Completion::from_raw(res, flags)
+                    }
+                }
+            }
+        };
+        Poll::Ready(this.payload.take().expect("checked above").complete(result))
+    }
+}
+
+impl<T: Operation> Drop for Op<T> {
+    fn drop(&mut self) {
+        let Some((key, ring)) = self.in_flight.take() else { return };
+        let payload = self.payload.take();
+        orphan(key, ring, payload);
+    }
+}
+
+/// Hand an op's payload to its driver (rule 1 of driver/mod.rs), or leak it when the driver is
+/// not reachable from this thread (rule 4).
+pub(crate) fn orphan<T: Operation>(key: Key, ring: u64, payload: Option<T>) {
+    let reclaim = payload.as_ref().map_or(Reclaim::Nothing, |p| p.reclaim());
+    orphan_boxed(key, ring, payload.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>), reclaim);
+}
+
+pub(crate) fn orphan_boxed(key: Key, ring: u64, mut payload: Option<Box<dyn std::any::Any + Send>>, reclaim: Reclaim) {
+    let handled = context::with_driver(|driver| {
+        if driver.id != ring {
+            return false;
+        }
+        driver.orphan(key, payload.take(), reclaim);
+        true
+    });
+    if handled != Some(true) {
+        if let Some(p) = payload {
+            tracing::warn!("ringolo: an in-flight op was dropped off its ring's thread; its payload is leaked");
+            std::mem::forget(p);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! # ringolo
+//!
+//! A completion-driven async runtime for Linux, built on io_uring.
+//!
+//! ## A tour of the architecture
+//!
+//! - [`driver`] — one io_uring per runtime thread. Ops in flight live in a generation-tagged
+//!   slab; `user_data` carries slot and generation, so a late CQE never completes the wrong
+//!   op. Whatever the kernel reads or writes is owned by the op's slot until the final CQE,
+//!   even when the future awaiting it is dropped (the op is then cancelled). Four submission
+//!   strategies are public: [`Op`] (one SQE), [`OpList`] chains (`IOSQE_IO_LINK`) and batches,
+//!   and [`Multishot`] streams.
+//! - [`task`] — Tokio's task design: one allocation per task with a header (atomic state word,
+//!   vtable), the future or its output, and the join waker. [`spawn`] returns a
+//!   [`JoinHandle`](task::JoinHandle) that can abort; panics are caught per task.
+//! - `scheduler` — the current-thread scheduler: a local run queue, an inject queue for other
+//!   threads, and parking inside `io_uring_enter` with the next timer deadline as timeout. A
+//!   remote wake writes an eventfd that a multishot poll on the ring turns into a completion.
+//! - [`time`] — a userspace timer store (one kernel wait for any number of sleeps, pausable
+//!   clock), `sleep`, `timeout`, `interval`, and a kernel-side multishot [`time::Tick`].
+//! - [`runtime`] — `Builder`, `Runtime`, `Handle`; typed [`BuildError`](runtime::BuildError)
+//!   when io_uring cannot be set up.
+//!
+//! ```no_run
+//! #[ringolo::main]
+//! async fn main() {
+//!     let handle = ringolo::spawn(async { 1 + 1 });
+//!     ringolo::time::sleep(std::time::Duration::from_millis(10)).await;
+//!     assert_eq!(handle.await.unwrap(), 2);
+//! }
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(rust_2018_idioms)]
+
+mod loom;
+mod scheduler;
+mod util;
+
+pub mod driver;
+pub mod runtime;
+pub mod task;
+pub mod time;
+
+pub use driver::{Multishot, Op, OpList};
+pub use ringolo_macros::{main, test};
+pub use task::spawn;
+
+#[doc(hidden)]
+pub mod __private {
+    use std::future::Future;
+
+    use crate::runtime::Builder;
+
+    /// What `#[ringolo::main]` expands to: a build failure is printed (cause and fix) and the
+    /// process exits with status 1, without a panic backtrace.
+    pub fn block_on_main<F: Future>(mut builder: Builder, future: F) -> F::Output {
+        match builder.build() {
+            Ok(rt) => rt.block_on(future),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    /// What `#[ringolo::test]` expands to: a build failure fails the test with the message.
+    #[track_caller]
+    pub fn block_on_test<F: Future>(mut builder: Builder, future: F) -> F::Output {
+        match builder.build() {
+            Ok(rt) => rt.block_on(future),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use super::{BuildError, Runtime};
+use crate::driver::RingConfig;
+use crate::scheduler::current_thread::{self, Config};
+
+/// What happens when a spawned task panics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// Report it through the task's `JoinHandle`; the runtime keeps running (the default).
+    #[default]
+    Ignore,
+    /// Stop the runtime: `block_on` panics after the current batch of tasks.
+    ShutdownRuntime,
+}
+
+/// Configures and builds a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    entries: u32,
+    cq_entries: Option<u32>,
+    event_interval: u32,
+    unhandled_panic: UnhandledPanic,
+    shutdown_timeout: Duration,
+    start_paused: bool,
+}
+
+impl Builder {
+    /// A runtime that runs everything on the thread calling `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            entries: 256,
+            cq_entries: None,
+            event_interval: 61,
+            unhandled_panic: UnhandledPanic::Ignore,
+            shutdown_timeout: Duration::from_secs(1),
+            start_paused: false,
+        }
+    }
+
+    /// Submission queue size (a power of two up to 32768; default 256). The number of ops in
+    /// flight is not limited by it: a full queue is flushed to the kernel and refilled.
+    pub fn entries(&mut self, entries: u32) -> &mut Self {
+        self.entries = entries;
+        self
+    }
+
+    /// Completion queue size (default: twice `entries`). Overflow is handled without loss.
+    pub fn cq_entries(&mut self, entries: u32) -> &mut Self {
+        self.cq_entries = Some(entries);
+        self
+    }
+
+    /// How many tasks run between two looks at the ring and the timers (default 61).
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        self.event_interval = n;
+        self
+    }
+
+    /// What a task panic does to the runtime (default: nothing beyond its `JoinHandle`).
+    pub fn unhandled_panic(&mut self, behavior: UnhandledPanic) -> &mut Self {
+        self.unhandled_panic = behavior;
+        self
+    }
+
+    /// How long dropping the runtime waits for the kernel to finish cancelled ops (default 1 s).
+    /// Buffers of ops still in flight after that are leaked, never freed.
+    pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Start with the clock paused (see `ringolo::time::pause`).
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Accepted for Tokio compatibility: I/O and time are always enabled.
+    pub fn enable_all(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Create the ring and the runtime. Fails with a [`BuildError`] that names the cause and
+    /// the fix when io_uring cannot be set up.
+    pub fn build(&mut self) -> Result<Runtime, BuildError> {
+        if self.entries == 0 {
+            return Err(BuildError::invalid("Builder::entries must be at least 1".into()));
+        }
+        let ring = RingConfig { entries: self.entries, cq_entries: self.cq_entries };
+        let config = Config {
+            event_interval: self.event_interval,
+            unhandled_panic: self.unhandled_panic,
+            shutdown_timeout: self.shutdown_timeout,
+        };
+        let (shared, core) = current_thread::new(ring, config)?;
+        if self.start_paused {
+            core.timers.borrow_mut().clock_mut().pause();
+        }
+        Ok(Runtime { shared, core: std::sync::Mutex::new(Some(core)), core_returned: std::sync::Condvar::new() })
+    }
+}

@@ -1,0 +1,402 @@
+//! The current-thread scheduler: one run queue, one ring, one timer store, driven by whichever
+//! thread is inside `Runtime::block_on`.
+//!
+//! Wakes from the driving thread push straight onto the local queue. Wakes and spawns from any
+//! other thread go through the mutex-protected inject queue and, when the driving thread is
+//! parked in `io_uring_enter`, write the runtime's eventfd, which a multishot poll on the ring
+//! turns into a completion.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::driver::{Driver, DriverStats, RingConfig};
+use crate::runtime::context;
+use crate::runtime::{BuildError, UnhandledPanic};
+use crate::task::{self, JoinHandle, Notified, Schedule, Task};
+use crate::time::TimerStore;
+
+type Notif = Notified<Arc<Shared>>;
+type OwnedTask = Task<Arc<Shared>>;
+
+/// Park states (see `Shared::unpark`).
+const RUNNING: u8 = 0;
+const PARKED: u8 = 1;
+const NOTIFIED: u8 = 2;
+
+pub(crate) struct Config {
+    pub(crate) event_interval: u32,
+    pub(crate) unhandled_panic: UnhandledPanic,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+enum Injected {
+    Spawn(OwnedTask, Notif),
+    Wake(Notif),
+}
+
+struct Inject {
+    queue: VecDeque<Injected>,
+    closed: bool,
+}
+
+/// The part of the runtime every task, waker and handle can reach, from any thread.
+pub(crate) struct Shared {
+    inject: Mutex<Inject>,
+    inject_pending: AtomicBool,
+    park_state: AtomicU8,
+    eventfd: OwnedFd,
+    pub(crate) config: Config,
+    panicked: AtomicBool,
+    remote_unparks: AtomicU64,
+}
+
+/// What the driving thread owns: queues, registry, ring and timers. Moved into the thread-local
+/// context for the length of a `block_on` (context rule 1).
+pub(crate) struct Core {
+    shared: Arc<Shared>,
+    run_queue: RefCell<VecDeque<Notif>>,
+    owned: RefCell<slab::Slab<OwnedTask>>,
+    driver: RefCell<Driver>,
+    pub(crate) timers: RefCell<TimerStore>,
+    polls: Cell<u64>,
+}
+
+impl Shared {
+    fn push_remote(&self, item: Injected) {
+        let mut inject = self.inject.lock().unwrap_or_else(|e| e.into_inner());
+        if inject.closed {
+            drop(inject);
+            // The runtime is gone: a new task is cancelled, a wake is dropped.
+            if let Injected::Spawn(task, notified) = item {
+                drop(notified);
+                task.shutdown();
+            }
+            return;
+        }
+        inject.queue.push_back(item);
+        self.inject_pending.store(true, Release);
+        drop(inject);
+        self.unpark();
+    }
+
+    /// Make the driving thread look at its queues again. A write to the eventfd (a syscall) is
+    /// needed only when it is parked in the kernel.
+    pub(crate) fn unpark(&self) {
+        if self.park_state.swap(NOTIFIED, AcqRel) == PARKED {
+            self.remote_unparks.fetch_add(1, Relaxed);
+            let one = 1u64;
+            // SAFETY: an 8-byte write from a local to the eventfd this struct owns.
+            unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+
+    fn take_injected(&self) -> VecDeque<Injected> {
+        let mut inject = self.inject.lock().unwrap_or_else(|e| e.into_inner());
+        self.inject_pending.store(false, Relaxed);
+        std::mem::take(&mut inject.queue)
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task(future, self.clone(), task::Id::next());
+        let mut new = Some((task, notified));
+        context::with_core(|core| {
+            if Arc::ptr_eq(&core.shared, self) {
+                let (task, notified) = new.take().expect("set above");
+                core.bind(task, notified);
+            }
+        });
+        if let Some((task, notified)) = new {
+            self.push_remote(Injected::Spawn(task, notified));
+        }
+        join
+    }
+
+    pub(crate) fn remote_unparks(&self) -> u64 {
+        self.remote_unparks.load(Relaxed)
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notif) {
+        let mut task = Some(task);
+        context::with_core(|core| {
+            if Arc::ptr_eq(&core.shared, self) {
+                core.run_queue.borrow_mut().push_back(task.take().expect("set above"));
+            }
+        });
+        if let Some(task) = task {
+            self.push_remote(Injected::Wake(task));
+        }
+    }
+
+    fn release(&self, task: &OwnedTask) -> Option<OwnedTask> {
+        let key = task.header().owner_key.load(Relaxed);
+        if key == usize::MAX {
+            return None;
+        }
+        context::with_core(|core| {
+            if !Arc::ptr_eq(&core.shared, self) {
+                return None;
+            }
+            let mut owned = core.owned.borrow_mut();
+            // Task rule 7: the key is ours; check it still names this task before removing.
+            if owned.get(key).map(|t| t.header_ptr()) != Some(task.header_ptr()) {
+                return None;
+            }
+            task.header().owner_key.store(usize::MAX, Relaxed);
+            Some(owned.remove(key))
+        })
+        .flatten()
+    }
+
+    fn unhandled_panic(&self) {
+        if self.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.panicked.store(true, Release);
+        }
+    }
+}
+
+struct RootWaker {
+    woken: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl Wake for RootWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Release);
+        let on_driver = context::with_core(|core| Arc::ptr_eq(&core.shared, &self.shared)).unwrap_or(false);
+        if !on_driver {
+            self.shared.unpark();
+        }
+    }
+}
+
+pub(crate) fn new(ring: RingConfig, config: Config) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
+    // SAFETY: plain syscall; the result is checked before use.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(BuildError::other("creating the wakeup eventfd failed".into(), std::io::Error::last_os_error()));
+    }
+    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let driver = Driver::new(ring, eventfd.as_raw_fd())?;
+    let shared = Arc::new(Shared {
+        inject: Mutex::new(Inject { queue: VecDeque::new(), closed: false }),
+        inject_pending: AtomicBool::new(false),
+        park_state: AtomicU8::new(RUNNING),
+        eventfd,
+        config,
+        panicked: AtomicBool::new(false),
+        remote_unparks: AtomicU64::new(0),
+    });
+    let core = Box::new(Core {
+        shared: shared.clone(),
+        run_queue: RefCell::new(VecDeque::with_capacity(256)),
+        owned: RefCell::new(slab::Slab::new()),
+        driver: RefCell::new(driver),
+        timers: RefCell::new(TimerStore::new()),
+        polls: Cell::new(0),
+    });
+    Ok((shared, core))
+}
+
+impl Core {
+    pub(crate) fn handle(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    #[inline]
+    pub(crate) fn with_driver<R>(&self, f: impl FnOnce(&mut Driver) -> R) -> R {
+        let mut driver = self.driver.borrow_mut();
+        let out = f(&mut driver);
+        if driver.has_deferred() {
+            let mut wakers = Vec::new();
+            let mut drops: Vec<Box<dyn Any + Send>> = Vec::new();
+            driver.take_deferred(&mut wakers, &mut drops);
+            drop(driver);
+            wakers.into_iter().for_each(Waker::wake);
+            drop(drops);
+        }
+        out
+    }
+
+    pub(crate) fn stats(&self) -> DriverStats {
+        self.driver.borrow().stats
+    }
+
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.get()
+    }
+
+    fn bind(&self, task: OwnedTask, notified: Notif) {
+        let mut owned = self.owned.borrow_mut();
+        let entry = owned.vacant_entry();
+        task.header().owner_key.store(entry.key(), Relaxed);
+        entry.insert(task);
+        drop(owned);
+        self.run_queue.borrow_mut().push_back(notified);
+    }
+
+    fn drain_inject(&self) {
+        for item in self.shared.take_injected() {
+            match item {
+                Injected::Spawn(task, notified) => self.bind(task, notified),
+                Injected::Wake(notified) => self.run_queue.borrow_mut().push_back(notified),
+            }
+        }
+    }
+
+    fn next_task(&self) -> Option<Notif> {
+        let task = self.run_queue.borrow_mut().pop_front();
+        task.or_else(|| {
+            if self.shared.inject_pending.load(Acquire) {
+                self.drain_inject();
+                self.run_queue.borrow_mut().pop_front()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Drive `future` to completion, running spawned tasks, I/O and timers meanwhile.
+    pub(crate) fn block_on<F: Future>(&self, mut future: Pin<&mut F>) -> F::Output {
+        if let Err(msg) = self.driver.borrow_mut().bind_to_current_thread() {
+            panic!("{msg}");
+        }
+        let root = Arc::new(RootWaker { woken: AtomicBool::new(true), shared: self.shared.clone() });
+        let waker = Waker::from(root.clone());
+        let mut cx = Context::from_waker(&waker);
+        let interval = self.shared.config.event_interval.max(1);
+        loop {
+            if root.woken.swap(false, AcqRel) {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return out;
+                }
+            }
+            let mut ran = 0;
+            while ran < interval {
+                let Some(task) = self.next_task() else { break };
+                task.run();
+                ran += 1;
+            }
+            self.polls.set(self.polls.get() + ran as u64);
+            if self.shared.panicked.load(Acquire) {
+                panic!(
+                    "ringolo: a spawned task panicked and the runtime is configured to shut down on an \
+                     unhandled panic (UnhandledPanic::ShutdownRuntime)"
+                );
+            }
+            if self.shared.inject_pending.load(Acquire) {
+                self.drain_inject();
+            }
+            self.turn(&root);
+        }
+    }
+
+    /// One driver turn: submit, reap, fire timers; sleep in the kernel first when idle. A paused
+    /// clock with nothing to run jumps to the next deadline instead of sleeping.
+    fn turn(&self, root: &RootWaker) {
+        let is_idle = || self.run_queue.borrow().is_empty() && !root.woken.load(Acquire);
+        let (deadline, paused) = {
+            let mut timers = self.timers.borrow_mut();
+            (timers.next_deadline(), timers.clock_mut().is_paused())
+        };
+        if paused && deadline.is_some() && is_idle() {
+            self.with_driver(|d| d.poll_completions());
+            if is_idle() {
+                self.timers.borrow_mut().clock_mut().advance_to(deadline.expect("checked"));
+            }
+        } else {
+            let timeout = deadline.map(|d| d.saturating_duration_since(self.timers.borrow().now()));
+            if is_idle() && timeout != Some(Duration::ZERO) && self.try_park() {
+                self.with_driver(|d| d.park(timeout));
+                self.shared.park_state.swap(RUNNING, AcqRel);
+            } else {
+                self.with_driver(|d| d.poll_completions());
+            }
+        }
+        if deadline.is_some() {
+            let mut wakers = Vec::new();
+            {
+                let mut timers = self.timers.borrow_mut();
+                let now = timers.now();
+                timers.fire(now, &mut wakers);
+            }
+            wakers.into_iter().for_each(Waker::wake);
+        }
+    }
+
+    /// Announce that we are about to sleep; fails if a remote wake came in since the last turn.
+    fn try_park(&self) -> bool {
+        match self.shared.park_state.compare_exchange(RUNNING, PARKED, AcqRel, Acquire) {
+            Ok(_) => {
+                // A remote push that raced with the CAS set inject_pending before swapping the
+                // state, so checking it after the CAS cannot miss it.
+                if self.shared.inject_pending.load(Acquire) {
+                    self.shared.park_state.store(RUNNING, Release);
+                    return false;
+                }
+                true
+            }
+            Err(_) => {
+                self.shared.park_state.store(RUNNING, Release);
+                false
+            }
+        }
+    }
+
+    /// Cancel every task, then let the driver wait (bounded) for the kernel to finish with their
+    /// buffers (driver rule 5).
+    pub(crate) fn shutdown(&self) {
+        let injected = {
+            let mut inject = self.shared.inject.lock().unwrap_or_else(|e| e.into_inner());
+            inject.closed = true;
+            std::mem::take(&mut inject.queue)
+        };
+        for item in injected {
+            match item {
+                Injected::Spawn(task, notified) => {
+                    drop(notified);
+                    task.shutdown();
+                }
+                Injected::Wake(notified) => drop(notified),
+            }
+        }
+        loop {
+            let tasks: Vec<OwnedTask> = self.owned.borrow_mut().drain().collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                task.header().owner_key.store(usize::MAX, Relaxed);
+                task.shutdown();
+            }
+        }
+        loop {
+            let queued: Vec<Notif> = self.run_queue.borrow_mut().drain(..).collect();
+            if queued.is_empty() {
+                break;
+            }
+            drop(queued);
+        }
+        let grace = self.shared.config.shutdown_timeout;
+        self.with_driver(|d| d.shutdown(grace));
+        let timers = std::mem::replace(&mut *self.timers.borrow_mut(), TimerStore::new());
+        drop(timers);
+    }
+}

@@ -1,0 +1,124 @@
+//! Tasks: one allocation per spawned future, shared by the run queue, the wakers, the
+//! `JoinHandle` and the runtime's registry, and freed when the last of them lets go.
+//!
+//! The design follows Tokio's: a `Header` (atomic state word, vtable, id) at the start of a
+//! `Cell<F, S>` that also holds the scheduler handle, the future-or-output `Stage`, and a
+//! `Trailer` with the `JoinHandle`'s waker. Handles are type-erased pointers to the header;
+//! the vtable brings back the types.
+//!
+//! # Rules
+//!
+//! Every `unsafe` block in this module cites one of these.
+//!
+//! 1. **Layout.** A task is a single `Box<Cell<F, S>>`, `#[repr(C)]` with `Header` first, so a
+//!    `NonNull<Header>` may be cast to `Cell<F, S>` by the vtable functions, which are
+//!    monomorphised for exactly that `F` and `S`. The cell never moves until it is freed.
+//! 2. **References.** Each `Task` (the registry's), `Notified`, `JoinHandle`, `AbortHandle` and
+//!    task `Waker` owns one count in the state word. Running a `Notified` passes its count to
+//!    the poller for the length of the poll; `WakerRef` borrows that count and is never dropped.
+//!    Whoever takes the count to zero frees the cell, exactly once.
+//! 3. **The stage.** The future (and the output while it is being stored) is touched only by the
+//!    thread that holds `RUNNING`. `RUNNING` is taken by `transition_to_running` or
+//!    `transition_to_shutdown` and released by `transition_to_idle` or `transition_to_complete`.
+//! 4. **The scheduler field** is written once, at allocation, and read-only afterwards; the
+//!    scheduler is `Send + Sync`, and every future is `Send`, which is what makes the handles
+//!    `Send`.
+//! 5. **The output.** After `COMPLETE`, the output belongs to the `JoinHandle` while
+//!    `JOIN_INTEREST` is set, and to the runtime (which drops it) once it is clear.
+//! 6. **The join waker** in the trailer: while `JOIN_INTEREST` is set and `JOIN_WAKER` is clear,
+//!    only the `JoinHandle` touches it (to store or replace it). While `JOIN_WAKER` is set, both
+//!    sides may read it and neither may write. The handle sets `JOIN_WAKER` only before
+//!    `COMPLETE`; after `COMPLETE` the runtime wakes it, clears `JOIN_WAKER`, and drops the
+//!    waker itself if `JOIN_INTEREST` was gone by then (otherwise the handle drops it).
+//! 7. **The registry key** (`Header::owner_key`) is read and written only by the scheduler that
+//!    owns the task, on the thread that drives that scheduler.
+//! 8. **Notification.** At most one `Notified` exists per task: it is created only by the party
+//!    that sets `NOTIFIED` on an idle task, or by the poller that saw `NOTIFIED` when going
+//!    idle. Only a `Notified` can be polled.
+//!
+//! Panics in a future's `poll` or `drop`, and in an output's `drop`, are caught in the harness;
+//! no unwinding crosses a vtable function.
+
+mod core;
+mod error;
+mod harness;
+mod id;
+mod join;
+mod raw;
+mod state;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+pub use self::error::JoinError;
+pub use self::id::Id;
+pub use self::join::{AbortHandle, JoinHandle};
+
+pub(crate) use self::core::Schedule;
+pub(crate) use self::raw::{new_task, Notified, Task};
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Spawn a future onto the current runtime. Panics outside a runtime.
+///
+/// The returned `JoinHandle` yields the future's output; dropping it detaches the task.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    crate::runtime::context::spawn(future)
+}
+
+/// Yield to the scheduler once: the task is re-queued behind every task that is ready.
+pub async fn yield_now() {
+    struct YieldNow {
+        yielded: bool,
+    }
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.yielded {
+                return Poll::Ready(());
+            }
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow { yielded: false }.await
+}
+
+thread_local! {
+    static CURRENT_TASK: Cell<Option<Id>> = const { Cell::new(None) };
+}
+
+/// Marks `id` as the task being polled on this thread until the guard drops.
+pub(crate) struct CurrentTaskGuard(Option<Id>);
+
+impl CurrentTaskGuard {
+    pub(crate) fn enter(id: Id) -> CurrentTaskGuard {
+        CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(Some(id))))
+    }
+}
+
+impl Drop for CurrentTaskGuard {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.0));
+    }
+}
+
+/// The id of the task being polled. Panics outside a task.
+#[track_caller]
+pub fn id() -> Id {
+    try_id().expect("ringolo::task::id() called outside of a task")
+}
+
+/// The id of the task being polled, or `None` outside a task.
+pub fn try_id() -> Option<Id> {
+    CURRENT_TASK.with(|c| c.get())
+}

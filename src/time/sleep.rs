@@ -1,0 +1,114 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::runtime::context;
+use crate::util::genslab::Key;
+
+/// Wait until `duration` has passed.
+///
+/// # Panics
+/// When polled outside a ringolo runtime.
+pub fn sleep(duration: Duration) -> Sleep {
+    let deadline = super::now().checked_add(duration).unwrap_or_else(super::far_future);
+    Sleep::new(deadline)
+}
+
+/// Wait until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "a Sleep does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    deadline: Instant,
+    /// The timer-store entry and the id of the store it lives in.
+    entry: Option<(Key, u64)>,
+    elapsed: bool,
+}
+
+impl Sleep {
+    pub(crate) fn new(deadline: Instant) -> Sleep {
+        Sleep { deadline, entry: None, elapsed: false }
+    }
+
+    /// When this sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has been reached (as observed by the last poll).
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed
+    }
+
+    /// Move the deadline; the sleep can be polled again afterwards.
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deregister();
+        this.deadline = deadline;
+        this.elapsed = false;
+    }
+
+    fn deregister(&mut self) {
+        if let Some((key, store)) = self.entry.take() {
+            context::with_timers(|t| {
+                if t.id() == store {
+                    t.remove(key);
+                }
+            });
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.elapsed {
+            return Poll::Ready(());
+        }
+        let deadline = this.deadline;
+        let entry = this.entry;
+        let res = context::with_timers(|t| match entry {
+            Some((key, store)) if store == t.id() => match t.poll(key, cx.waker()) {
+                Some(true) => Poll::Ready(None),
+                Some(false) => Poll::Pending,
+                None => Poll::Ready(None),
+            },
+            _ => {
+                if t.now() >= deadline {
+                    Poll::Ready(None)
+                } else {
+                    Poll::Ready(Some((t.insert(deadline, cx.waker().clone()), t.id())))
+                }
+            }
+        });
+        match res {
+            None => panic!(
+                "ringolo: a timer was polled outside a ringolo runtime; sleep, timeout and interval \
+                 must run inside Runtime::block_on or a spawned task"
+            ),
+            Some(Poll::Pending) => Poll::Pending,
+            Some(Poll::Ready(Some(new_entry))) => {
+                this.entry = Some(new_entry);
+                Poll::Pending
+            }
+            Some(Poll::Ready(None)) => {
+                this.entry = None;
+                this.elapsed = true;
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
