@@ -56,6 +56,14 @@ const INTERNAL: u64 = 1 << 63;
 const EVENTFD_UD: u64 = INTERNAL | 1;
 /// The CQE of an `IORING_OP_ASYNC_CANCEL` the driver submitted.
 const CANCEL_UD: u64 = INTERNAL | 2;
+/// A queued SQE whose op was dropped before submission, replaced by a NOP.
+const DISCARDED_UD: u64 = INTERNAL | 3;
+
+/// An SQE waiting for the next submission; `linked` when it carries IOSQE_IO_LINK.
+struct Pending {
+    entry: squeue::Entry,
+    linked: bool,
+}
 
 /// Counters a test or an operator can read.
 #[derive(Clone, Copy, Debug, Default)]
@@ -91,6 +99,8 @@ pub(crate) enum Lifecycle {
 
 pub(crate) struct Driver {
     ring: IoUring,
+    /// SQEs queued since the last submission (see `push`).
+    pending: Vec<Pending>,
     ops: GenSlab<Lifecycle>,
     /// Ops whose owner is gone and whose final CQE is still due.
     orphans: usize,
@@ -113,6 +123,7 @@ impl Driver {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (ring, features) = setup::build_ring(&config)?;
         Ok(Driver {
+            pending: Vec::with_capacity(64),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ring,
             ops: GenSlab::new(),
@@ -168,57 +179,60 @@ impl Driver {
         self.issuer == Some(std::thread::current().id())
     }
 
-    /// Push one SQE, making room if the SQ is full (rule 3).
-    fn push(&mut self, entry: &squeue::Entry) {
-        loop {
-            // SAFETY: rule 1 — the caller's payload owns every pointer in `entry` until its
-            // final CQE; internal entries own no memory.
-            let pushed = unsafe { self.ring.submission().push(entry) };
-            if pushed.is_ok() {
-                self.stats.sqes_pushed += 1;
-                return;
-            }
-            self.stats.sq_full_flushes += 1;
-            self.flush_submissions();
-        }
+    /// Queue one SQE. It reaches the SQ, and the kernel, at the next `submit_and_wait`; until
+    /// then `orphan` can still take it back.
+    #[inline]
+    fn push(&mut self, entry: squeue::Entry, linked: bool) {
+        self.stats.sqes_pushed += 1;
+        self.pending.push(Pending { entry, linked });
     }
 
-    /// Make sure `n` consecutive SQ slots are free (for a linked chain).
-    fn reserve(&mut self, n: usize) -> bool {
-        if n > self.ring.params().sq_entries() as usize {
-            return false;
-        }
-        loop {
-            let sq = self.ring.submission();
-            if sq.capacity() - sq.len() >= n {
-                return true;
+    /// Copy queued SQEs into the SQ while they fit, never splitting a linked chain across two
+    /// submissions. Returns true when nothing is left queued.
+    fn move_to_sq(&mut self) -> bool {
+        let Driver { ring, pending, .. } = self;
+        let mut sq = ring.submission();
+        let mut free = sq.capacity() - sq.len();
+        let mut moved = 0;
+        while moved < pending.len() {
+            let chain = pending[moved..].iter().take_while(|p| p.linked).count() + 1;
+            let chain = chain.min(pending.len() - moved);
+            if chain > free {
+                break;
             }
-            drop(sq);
-            self.stats.sq_full_flushes += 1;
-            self.flush_submissions();
+            for p in &pending[moved..moved + chain] {
+                // SAFETY: rule 1 — the owning payload keeps every pointer in the entry valid
+                // until its final CQE; internal entries own no memory. Rule 3: once copied in,
+                // the entry is submitted, never taken back.
+                let pushed = unsafe { sq.push(&p.entry) };
+                debug_assert!(pushed.is_ok(), "checked free space");
+            }
+            moved += chain;
+            free -= chain;
         }
+        drop(sq);
+        pending.drain(..moved);
+        pending.is_empty()
     }
 
-    /// Hand every queued SQE to the kernel, reaping completions when the kernel pushes back.
-    fn flush_submissions(&mut self) {
+    /// Submit everything queued and wait for `min_complete` completions (or `timeout`). A full
+    /// SQ is submitted and refilled until the queue is empty (rule 3).
+    fn submit_and_wait(&mut self, min_complete: u32, timeout: Option<Duration>) {
         loop {
-            let pending = self.ring.submission().len();
-            if pending == 0 {
-                return;
-            }
-            match self.enter(pending as u32, 0, None) {
-                Ok(()) => {
-                    self.reap();
-                    if self.ring.submission().is_empty() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!("io_uring_enter failed while flushing submissions: {e}");
-                    self.reap();
+            let all = self.move_to_sq();
+            let to_submit = self.ring.submission().len() as u32;
+            let (min, wait) = if all { (min_complete, timeout) } else { (0, None) };
+            if let Err(e) = self.enter(to_submit, min, wait) {
+                tracing::warn!("io_uring_enter failed: {e}");
+                if !all {
                     std::thread::yield_now();
                 }
             }
+            if all {
+                return;
+            }
+            self.stats.sq_full_flushes += 1;
+            self.reap();
         }
     }
 
@@ -249,14 +263,14 @@ impl Driver {
     /// Register a single-shot op and push its SQE.
     pub(crate) fn submit(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
         let key = self.ops.insert(Lifecycle::Waiting { waker, partial: None });
-        self.push(&entry.user_data(key.to_u64()));
+        self.push(entry.user_data(key.to_u64()), false);
         key
     }
 
     /// Register a multishot request and push its SQE.
     pub(crate) fn submit_multishot(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
         let key = self.ops.insert(Lifecycle::Streaming { waker, queue: VecDeque::new(), finished: false });
-        self.push(&entry.user_data(key.to_u64()));
+        self.push(entry.user_data(key.to_u64()), false);
         key
     }
 
@@ -264,17 +278,18 @@ impl Driver {
     /// Returns `None` (nothing pushed) when a chain is longer than the SQ.
     pub(crate) fn submit_list(&mut self, entries: Vec<squeue::Entry>, waker: &Waker, link: bool) -> Option<Vec<Key>> {
         let n = entries.len();
-        if link && !self.reserve(n) {
+        if link && n > self.ring.params().sq_entries() as usize {
             return None;
         }
         let mut keys = Vec::with_capacity(n);
         for (i, entry) in entries.into_iter().enumerate() {
             let key = self.ops.insert(Lifecycle::Waiting { waker: Some(waker.clone()), partial: None });
             let mut entry = entry.user_data(key.to_u64());
-            if link && i + 1 < n {
+            let linked = link && i + 1 < n;
+            if linked {
                 entry = entry.flags(squeue::Flags::IO_LINK);
             }
-            self.push(&entry);
+            self.push(entry, linked);
             keys.push(key);
         }
         Some(keys)
@@ -355,6 +370,24 @@ impl Driver {
     }
 
     fn orphan_in_flight(&mut self, key: Key, payload: Option<Box<dyn Any + Send>>, reclaim: Reclaim) {
+        self.stats.cancelled += 1;
+        let ud = key.to_u64();
+        if let Some(p) = self.pending.iter_mut().rev().find(|p| p.entry.get_user_data() == ud) {
+            // The kernel has not seen this SQE: turn it into a NOP (keeping its place in a
+            // chain) and free the op now. Rule 1 holds: nothing was ever handed to the kernel.
+            let mut nop = opcode::Nop::new().build().user_data(DISCARDED_UD);
+            if p.linked {
+                nop = nop.flags(squeue::Flags::IO_LINK);
+            }
+            p.entry = nop;
+            if let Some(Lifecycle::Waiting { waker: Some(w), .. } | Lifecycle::Streaming { waker: Some(w), .. }) =
+                self.ops.remove(key)
+            {
+                self.to_wake_drop(w);
+            }
+            self.to_drop.extend(payload);
+            return;
+        }
         let old = std::mem::replace(
             self.ops.get_mut(key).expect("checked by caller"),
             Lifecycle::Orphaned { keep_alive: payload, reclaim },
@@ -364,9 +397,8 @@ impl Driver {
             self.to_wake_drop(w);
         }
         self.orphans += 1;
-        self.stats.cancelled += 1;
-        let cancel = opcode::AsyncCancel::new(key.to_u64()).build().user_data(CANCEL_UD);
-        self.push(&cancel);
+        let cancel = opcode::AsyncCancel::new(ud).build().user_data(CANCEL_UD);
+        self.push(cancel, false);
     }
 
     fn to_wake_drop(&mut self, waker: Waker) {
@@ -390,7 +422,7 @@ impl Driver {
                                 *eventfd_armed = false;
                             }
                         }
-                        CANCEL_UD => {}
+                        CANCEL_UD | DISCARDED_UD => {}
                         _ => stats.unknown_cqes += 1,
                     }
                     continue;
@@ -448,14 +480,11 @@ impl Driver {
     /// Submit what is queued and collect completions without blocking. Skips the syscall when
     /// there is nothing to submit and the kernel has flagged no pending completion work.
     pub(crate) fn poll_completions(&mut self) {
-        let pending = self.ring.submission().len();
-        let must_enter = pending > 0
+        let must_enter = !self.pending.is_empty()
             || (self.ops.len() > 0 && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
             || self.ring.submission().cq_overflow();
         if must_enter {
-            if let Err(e) = self.enter(pending as u32, 0, None) {
-                tracing::warn!("io_uring_enter failed: {e}");
-            }
+            self.submit_and_wait(0, None);
         }
         self.reap();
     }
@@ -468,7 +497,7 @@ impl Driver {
                 .multi(true)
                 .build()
                 .user_data(EVENTFD_UD);
-            self.push(&poll);
+            self.push(poll, false);
             self.eventfd_armed = true;
         }
         // Anything already in the CQ counts as an event: do not sleep past it.
@@ -476,12 +505,9 @@ impl Driver {
             self.poll_completions();
             return;
         }
-        let pending = self.ring.submission().len() as u32;
         // A timeout is always given so a lost wakeup can never hang the thread for good.
         let timeout = timeout.unwrap_or(Duration::from_secs(3600));
-        if let Err(e) = self.enter(pending, 1, Some(timeout)) {
-            tracing::warn!("io_uring_enter failed while parking: {e}");
-        }
+        self.submit_and_wait(1, Some(timeout));
         self.reap();
     }
 
@@ -518,10 +544,7 @@ impl Driver {
                 self.leak_all("in-flight operations did not finish within the shutdown grace period");
                 return;
             }
-            let pending = self.ring.submission().len() as u32;
-            if let Err(e) = self.enter(pending, 1, Some((grace - elapsed).min(Duration::from_millis(50)))) {
-                tracing::warn!("io_uring_enter failed during shutdown: {e}");
-            }
+            self.submit_and_wait(1, Some((grace - elapsed).min(Duration::from_millis(50))));
             self.reap();
         }
     }
