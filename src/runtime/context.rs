@@ -71,8 +71,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match with_core(|core| core.handle().clone()) {
-        Some(handle) => handle.spawn(future),
+    match with_core(|core| core.spawn_local(future)) {
+        Some(join) => join,
         None => panic!("ringolo::spawn must be called from the context of a ringolo runtime"),
     }
 }

@@ -243,6 +243,17 @@ impl Core {
         self.polls.get()
     }
 
+    /// Spawn onto this core from its own thread.
+    pub(crate) fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task(future, self.shared.clone(), task::Id::next());
+        self.bind(task, notified);
+        join
+    }
+
     fn bind(&self, task: OwnedTask, notified: Notif) {
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();

@@ -14,8 +14,9 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    // The Mutex makes JoinError Sync although the payload is only Send.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    // The Mutex makes JoinError Sync although the payload is only Send; the Box keeps
+    // JoinError (and so every task's output slot) two words wide.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -24,7 +25,7 @@ impl JoinError {
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { repr: Repr::Panic(Mutex::new(payload)), id }
+        JoinError { repr: Repr::Panic(Box::new(Mutex::new(payload))), id }
     }
 
     /// The task was cancelled before it finished.

@@ -11,6 +11,11 @@ use super::raw::{Notified, RawTask, Task, WakerRef};
 use super::state::{State, TransitionToIdle, TransitionToRunning};
 use super::JoinError;
 
+enum PollOutcome {
+    Ready,
+    Pending { self_yield: bool },
+}
+
 pub(super) struct Harness<F: Future, S: 'static> {
     cell: NonNull<Cell<F, S>>,
 }
@@ -65,8 +70,18 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
             TransitionToRunning::Success => {
                 // SAFETY: rule 2 — we hold the notification's reference during the poll.
                 let waker = unsafe { WakerRef::new(self.header_ptr()) };
-                if self.poll_future(waker.waker()).is_ready() {
+                let PollOutcome::Pending { self_yield } = self.poll_future(waker.waker()) else {
                     self.complete();
+                    return;
+                };
+                if self_yield {
+                    if self.state().transition_yield_to_notified() {
+                        // Our reference becomes the new notification's.
+                        self.scheduler().yield_now(Notified::from_task(self.to_task()));
+                    } else {
+                        self.cancel_future();
+                        self.complete();
+                    }
                     return;
                 }
                 match self.state().transition_to_idle() {
@@ -104,10 +119,11 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
         self.complete();
     }
 
-    /// Polls the future under `RUNNING` (rule 3), catching a panic into the output.
-    fn poll_future(&self, waker: &Waker) -> Poll<()> {
+    /// Polls the future under `RUNNING` (rule 3), catching a panic into the output. `Pending`
+    /// says whether the task yielded with a deferred self-wake (see `task::defer_self_wake`).
+    fn poll_future(&self, waker: &Waker) -> PollOutcome {
         let id = self.header().id;
-        let _current = super::CurrentTaskGuard::enter(id);
+        let _current = super::CurrentTaskGuard::enter(id, self.header_ptr());
         let res = panic::catch_unwind(AssertUnwindSafe(|| {
             self.core().stage.with_mut(|ptr| {
                 // SAFETY: rule 3 — we hold RUNNING, so we have the stage to ourselves; the cell
@@ -120,7 +136,7 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
             })
         }));
         let output = match res {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => return PollOutcome::Pending { self_yield: super::take_self_yield() },
             Ok(Poll::Ready(out)) => Ok(out),
             Err(payload) => {
                 self.scheduler().unhandled_panic();
@@ -128,13 +144,13 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
             }
         };
         self.store_stage(Stage::Finished(output));
-        Poll::Ready(())
+        PollOutcome::Ready
     }
 
     /// Drops the future under `RUNNING` and stores a cancellation (or the drop's panic).
     fn cancel_future(&self) {
         let id = self.header().id;
-        let _current = super::CurrentTaskGuard::enter(id);
+        let _current = super::CurrentTaskGuard::enter(id, self.header_ptr());
         let res = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
         let err = match res {
             Ok(()) => JoinError::cancelled(id),
@@ -222,6 +238,13 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     }
 
     pub(super) fn drop_join_handle_slow(self) {
+        if self.state().try_drop_join_handle_last() {
+            // We held the last reference: nobody else can touch the cell. The output is dropped
+            // here, not inside dealloc, so a panicking drop cannot unwind through the free.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
+            self.dealloc();
+            return;
+        }
         let t = self.state().transition_to_join_handle_dropped();
         if t.drop_output {
             let _ = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));

@@ -54,7 +54,7 @@ pub use self::error::JoinError;
 pub use self::id::Id;
 pub use self::join::{AbortHandle, JoinHandle};
 
-pub(crate) use self::core::Schedule;
+pub(crate) use self::core::{Header, Schedule};
 pub(crate) use self::raw::{new_task, Notified, Task};
 
 use std::cell::Cell;
@@ -86,23 +86,35 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            cx.waker().wake_by_ref();
+            if !defer_self_wake(cx.waker()) {
+                cx.waker().wake_by_ref();
+            }
             Poll::Pending
         }
     }
     YieldNow { yielded: false }.await
 }
 
-thread_local! {
-    static CURRENT_TASK: Cell<Option<Id>> = const { Cell::new(None) };
+/// The task being polled on this thread: its id and header address (compared, never
+/// dereferenced, outside the harness), and whether it asked to be re-polled by yielding.
+#[derive(Clone, Copy)]
+struct Current {
+    id: Id,
+    header: *const (),
+    self_yield: bool,
 }
 
-/// Marks `id` as the task being polled on this thread until the guard drops.
-pub(crate) struct CurrentTaskGuard(Option<Id>);
+thread_local! {
+    static CURRENT_TASK: Cell<Option<Current>> = const { Cell::new(None) };
+}
+
+/// Marks a task as the one being polled on this thread until the guard drops.
+pub(crate) struct CurrentTaskGuard(Option<Current>);
 
 impl CurrentTaskGuard {
-    pub(crate) fn enter(id: Id) -> CurrentTaskGuard {
-        CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(Some(id))))
+    pub(crate) fn enter(id: Id, header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
+        let current = Current { id, header: header.as_ptr() as *const (), self_yield: false };
+        CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(Some(current))))
     }
 }
 
@@ -110,6 +122,32 @@ impl Drop for CurrentTaskGuard {
     fn drop(&mut self) {
         CURRENT_TASK.with(|c| c.set(self.0));
     }
+}
+
+/// `yield_now` with the waker of the very task being polled: instead of a wake (an atomic
+/// read-modify-write), note it, and let the harness re-queue the task as it leaves `RUNNING`.
+/// Any other waker (a combinator's, a foreign executor's) is woken normally by the caller.
+fn defer_self_wake(waker: &std::task::Waker) -> bool {
+    CURRENT_TASK.with(|c| match c.get() {
+        Some(mut cur) if raw::is_task_waker(waker) && waker.data() == cur.header => {
+            cur.self_yield = true;
+            c.set(Some(cur));
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Whether the poll that just ended deferred a self-wake; clears the note.
+pub(crate) fn take_self_yield() -> bool {
+    CURRENT_TASK.with(|c| match c.get() {
+        Some(mut cur) if cur.self_yield => {
+            cur.self_yield = false;
+            c.set(Some(cur));
+            true
+        }
+        _ => false,
+    })
 }
 
 /// The id of the task being polled. Panics outside a task.
@@ -120,5 +158,5 @@ pub fn id() -> Id {
 
 /// The id of the task being polled, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    CURRENT_TASK.with(|c| c.get())
+    CURRENT_TASK.with(|c| c.get().map(|cur| cur.id))
 }

@@ -220,6 +220,11 @@ unsafe fn shutdown<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// Whether `waker` is a ringolo task waker (then its data pointer is a task header).
+pub(super) fn is_task_waker(waker: &Waker) -> bool {
+    std::ptr::eq(waker.vtable(), &WAKER_VTABLE)
+}
+
 fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
     RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)
 }

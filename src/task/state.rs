@@ -288,6 +288,36 @@ impl State {
         })
     }
 
+    /// The `JoinHandle` of a completed task is its last reference: drop interest and the
+    /// reference in one step. True when that happened and the caller must deallocate.
+    pub(super) fn try_drop_join_handle_last(&self) -> bool {
+        self.update(|curr| {
+            if !(curr.is_complete() && curr.is_join_interested() && curr.ref_count() == 1) {
+                return (false, None);
+            }
+            let mut next = curr;
+            next.0 &= !(JOIN_INTEREST | JOIN_WAKER);
+            next.ref_dec();
+            (true, Some(next))
+        })
+    }
+
+    /// After a poll that ended in a self-wake by `yield_now`: release `RUNNING` and notify in
+    /// one step, the poller's reference becoming the notification's. Returns false (still
+    /// running) when the task was cancelled meanwhile.
+    pub(super) fn transition_yield_to_notified(&self) -> bool {
+        self.update(|curr| {
+            debug_assert!(curr.is_running());
+            if curr.is_cancelled() {
+                return (false, None);
+            }
+            let mut next = curr;
+            next.0 &= !RUNNING;
+            next.0 |= NOTIFIED;
+            (true, Some(next))
+        })
+    }
+
     pub(super) fn ref_inc(&self) {
         let prev = self.val.fetch_add(REF_ONE, Relaxed);
         // An overflowing reference count would be a use-after-free waiting to happen.
