@@ -170,25 +170,47 @@ struct Row {
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let reps = if quick { 3 } else { 7 };
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| a != "quick" && !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "quick" && !a.starts_with('-'))
+        .collect();
 
     let ring = ringolo_side::rt();
     let tok = tokio_side::rt();
 
     type Bench<R> = fn(&R) -> (Duration, Duration);
-    let workloads: [(Row, Bench<ringolo::runtime::Runtime>, Bench<tokio::runtime::Runtime>); 3] = [
+    let workloads: [(
+        Row,
+        Bench<ringolo::runtime::Runtime>,
+        Bench<tokio::runtime::Runtime>,
+    ); 3] = [
         (
-            Row { name: "spawn+join 100k empty tasks (ns/task)", unit_ops: SPAWN_TASKS, target_ns: 90.0, tokio_ref_ns: 347.0 },
+            Row {
+                name: "spawn+join 100k empty tasks (ns/task)",
+                unit_ops: SPAWN_TASKS,
+                target_ns: 90.0,
+                tokio_ref_ns: 347.0,
+            },
             ringolo_side::spawn_join,
             tokio_side::spawn_join,
         ),
         (
-            Row { name: "200 tasks x 1000 yields (ns/yield)", unit_ops: YIELD_TASKS * YIELDS, target_ns: 25.0, tokio_ref_ns: 41.0 },
+            Row {
+                name: "200 tasks x 1000 yields (ns/yield)",
+                unit_ops: YIELD_TASKS * YIELDS,
+                target_ns: 25.0,
+                tokio_ref_ns: 41.0,
+            },
             ringolo_side::yields,
             tokio_side::yields,
         ),
         (
-            Row { name: "100k sleeps of 1-10 ms (ns/timer)", unit_ops: TIMERS, target_ns: 650.0, tokio_ref_ns: 892.0 },
+            Row {
+                name: "100k sleeps of 1-10 ms (ns/timer)",
+                unit_ops: TIMERS,
+                target_ns: 650.0,
+                tokio_ref_ns: 892.0,
+            },
             ringolo_side::timers,
             tokio_side::timers,
         ),
@@ -197,7 +219,14 @@ fn main() {
     println!("ringolo vs tokio current-thread, {reps} interleaved repetitions, medians");
     println!(
         "{:<42} {:>9} {:>9} {:>7} {:>13} {:>11} {:>9} {:>13}",
-        "workload", "ringolo", "tokio", "ratio", "ratio min-max", "ringolo cpu", "tokio cpu", "target ratio"
+        "workload",
+        "ringolo",
+        "tokio",
+        "ratio",
+        "ratio min-max",
+        "ringolo cpu",
+        "tokio cpu",
+        "target ratio"
     );
     for (row, r, t) in workloads {
         if !filter.is_empty() && !filter.iter().any(|f| row.name.contains(f.as_str())) {
@@ -217,7 +246,9 @@ fn main() {
             tc.push(per(b_cpu));
             ratios.push(per(a_wall) / per(b_wall));
         }
-        let (lo, hi) = ratios.iter().fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
         let ratio = median(&mut ratios);
         let target = row.target_ns / row.tokio_ref_ns;
         println!(

@@ -36,7 +36,9 @@ async fn main() {
     let start = Instant::now();
 
     // spawn + join
-    let handles: Vec<_> = (0..4u64).map(|i| ringolo::spawn(async move { i * i })).collect();
+    let handles: Vec<_> = (0..4u64)
+        .map(|i| ringolo::spawn(async move { i * i }))
+        .collect();
     let mut squares = Vec::new();
     for h in handles {
         squares.push(h.await.expect("task failed"));
@@ -62,15 +64,25 @@ async fn main() {
     ]);
     let results = chain.await;
     let (n, buf) = &results[1];
-    println!("chain write -> read: read {:?} bytes: {:?}", n, String::from_utf8_lossy(buf));
+    println!(
+        "chain write -> read: read {:?} bytes: {:?}",
+        n,
+        String::from_utf8_lossy(buf)
+    );
 
     // batch: 32 NOPs submitted together, completing in any order
     let batch = OpList::batch((0..32).map(|_| Nop)).await;
-    println!("batch of {} NOPs: all ok = {}", batch.len(), batch.iter().all(|r| r.is_ok()));
+    println!(
+        "batch of {} NOPs: all ok = {}",
+        batch.len(),
+        batch.iter().all(|r| r.is_ok())
+    );
 
     // multishot: one kernel timeout SQE, five completions
     let t = Instant::now();
-    let ticks: Vec<_> = Tick::with_count(Duration::from_millis(20), 5).collect().await;
+    let ticks: Vec<_> = Tick::with_count(Duration::from_millis(20), 5)
+        .collect()
+        .await;
     println!("multishot tick: {} ticks in {:?}", ticks.len(), t.elapsed());
 
     // SAFETY: closing the fds pipe2 gave us.

@@ -46,7 +46,9 @@ fn fd_of_an_abandoned_op_is_closed() {
     rt.block_on(async {
         let before = common::open_fds();
         for _ in 0..100 {
-            let mut op = Op::new(OpenDevNull { path: std::ffi::CString::new("/dev/null").unwrap() });
+            let mut op = Op::new(OpenDevNull {
+                path: std::ffi::CString::new("/dev/null").unwrap(),
+            });
             let (_c, waker) = common::counting_waker();
             assert!(poll_once(&mut op, &waker).is_pending());
             // Let the open complete in the kernel, then drop the op without taking the fd.
@@ -55,7 +57,11 @@ fn fd_of_an_abandoned_op_is_closed() {
         }
         ringolo::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(common::open_fds(), before, "abandoned fds leaked");
-        let fd = Op::new(OpenDevNull { path: std::ffi::CString::new("/dev/null").unwrap() }).await.unwrap();
+        let fd = Op::new(OpenDevNull {
+            path: std::ffi::CString::new("/dev/null").unwrap(),
+        })
+        .await
+        .unwrap();
         common::close(fd);
     });
 }
@@ -70,7 +76,12 @@ fn runtimes_built_and_dropped_leak_no_fds() {
             // Leave an op in flight at drop: a read on a pipe nobody writes to.
             let (r, w) = common::pipe();
             let h = ringolo::spawn(async move {
-                let _ = Op::new(ringolo::driver::ops::Read::new(r, Vec::with_capacity(8), u64::MAX)).await;
+                let _ = Op::new(ringolo::driver::ops::Read::new(
+                    r,
+                    Vec::with_capacity(8),
+                    u64::MAX,
+                ))
+                .await;
             });
             ringolo::time::sleep(Duration::from_millis(2)).await;
             assert!(!h.is_finished());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use ringolo::driver::ops::{Nop, Read, Timeout, Write};
-use ringolo::driver::{Completion, Operation, Reclaim};
+use ringolo::driver::{Completion, Operation};
 use ringolo::runtime::Builder;
 use ringolo::time::Tick;
 use ringolo::{Op, OpList};
@@ -42,8 +42,16 @@ fn dropped_read_on_empty_pipe_consumes_nothing_and_wakes_no_one() {
         // Data arriving on the first pipe must not go into the dropped read's buffer.
         common::write_all(w1, b"survives");
         ringolo::time::sleep(Duration::from_millis(30)).await;
-        assert_eq!(count_a.0.load(Ordering::SeqCst), 0, "the dropped op's waker was woken");
-        assert_eq!(count_b.0.load(Ordering::SeqCst), 0, "an unrelated op was woken");
+        assert_eq!(
+            count_a.0.load(Ordering::SeqCst),
+            0,
+            "the dropped op's waker was woken"
+        );
+        assert_eq!(
+            count_b.0.load(Ordering::SeqCst),
+            0,
+            "an unrelated op was woken"
+        );
 
         let (n, buf) = Op::new(Read::new(r1, Vec::with_capacity(64), u64::MAX)).await;
         assert_eq!(n.unwrap(), 8);
@@ -122,9 +130,18 @@ fn chain_with_failing_middle_cancels_the_rest() {
         assert_eq!(results.len(), 5);
         assert_eq!(results[0].as_ref().unwrap(), &0);
         assert_eq!(results[1].as_ref().unwrap(), &0);
-        assert_eq!(results[2].as_ref().unwrap_err().raw_os_error(), Some(libc::EBADF));
-        assert_eq!(results[3].as_ref().unwrap_err().raw_os_error(), Some(libc::ECANCELED));
-        assert_eq!(results[4].as_ref().unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+        assert_eq!(
+            results[2].as_ref().unwrap_err().raw_os_error(),
+            Some(libc::EBADF)
+        );
+        assert_eq!(
+            results[3].as_ref().unwrap_err().raw_os_error(),
+            Some(libc::ECANCELED)
+        );
+        assert_eq!(
+            results[4].as_ref().unwrap_err().raw_os_error(),
+            Some(libc::ECANCELED)
+        );
     });
 }
 
@@ -157,7 +174,10 @@ fn chain_longer_than_sq_is_an_error_not_a_hang() {
             assert_eq!(r.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
         }
         // A chain that fits still works on the same small ring.
-        assert!(OpList::chain((0..4).map(|_| Nop)).await.iter().all(|r| r.is_ok()));
+        assert!(OpList::chain((0..4).map(|_| Nop))
+            .await
+            .iter()
+            .all(|r| r.is_ok()));
     });
 }
 
@@ -172,7 +192,11 @@ fn batch_of_64_ops() {
         assert_eq!(res.len(), 64);
         assert!(res.iter().all(|r| r.is_ok()));
         // Concurrent, not sequential: ~6.4 ms, far below the 208 ms sum.
-        assert!(start.elapsed() < Duration::from_millis(150), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(150),
+            "{:?}",
+            start.elapsed()
+        );
     });
 }
 
@@ -181,7 +205,8 @@ fn dropped_batch_and_chain_cancel_cleanly() {
     let rt = common::rt();
     rt.block_on(async {
         let (r, w) = common::pipe();
-        let mut batch = OpList::batch((0..8).map(|_| Read::new(r, Vec::with_capacity(32), u64::MAX)));
+        let mut batch =
+            OpList::batch((0..8).map(|_| Read::new(r, Vec::with_capacity(32), u64::MAX)));
         let (_c, waker) = common::counting_waker();
         assert!(poll_once(&mut batch, &waker).is_pending());
         ringolo::task::yield_now().await;
@@ -201,7 +226,9 @@ fn multishot_tick_yields_n_then_ends() {
     let rt = common::rt();
     rt.block_on(async {
         let start = Instant::now();
-        let ticks: Vec<_> = Tick::with_count(Duration::from_millis(10), 7).collect().await;
+        let ticks: Vec<_> = Tick::with_count(Duration::from_millis(10), 7)
+            .collect()
+            .await;
         assert_eq!(ticks.len(), 7);
         assert!(ticks.iter().all(|t| t.is_ok()));
         assert!(start.elapsed() >= Duration::from_millis(70));
@@ -229,9 +256,15 @@ fn multishot_tick_dropped_midway_is_cancelled() {
 fn tiny_ring_with_10k_concurrent_ops() {
     // SQ of 4 entries and CQ of 8: pushes flush a full SQ, and 10,000 timeouts expiring together
     // overflow the CQ, which must be flushed without losing a completion.
-    let rt = Builder::new_current_thread().entries(4).cq_entries(8).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .entries(4)
+        .cq_entries(8)
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let mut ops: FuturesUnordered<_> = (0..10_000).map(|_| Op::new(Timeout::new(Duration::from_millis(20)))).collect();
+        let mut ops: FuturesUnordered<_> = (0..10_000)
+            .map(|_| Op::new(Timeout::new(Duration::from_millis(20))))
+            .collect();
         let mut done = 0;
         while let Some(res) = ops.next().await {
             res.unwrap();
@@ -247,10 +280,15 @@ fn tiny_ring_with_10k_concurrent_ops() {
 
 #[test]
 fn tiny_ring_with_10k_tasks_each_doing_io() {
-    let rt = Builder::new_current_thread().entries(4).cq_entries(8).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .entries(4)
+        .cq_entries(8)
+        .build()
+        .unwrap();
     rt.block_on(async {
-        let handles: Vec<_> =
-            (0..10_000).map(|_| ringolo::spawn(async { Op::new(Nop).await.unwrap() })).collect();
+        let handles: Vec<_> = (0..10_000)
+            .map(|_| ringolo::spawn(async { Op::new(Nop).await.unwrap() }))
+            .collect();
         for h in handles {
             h.await.unwrap();
         }
@@ -261,7 +299,10 @@ fn tiny_ring_with_10k_tasks_each_doing_io() {
 fn op_outside_runtime_returns_an_error() {
     let res = futures::executor::block_on(Op::new(Nop));
     let err = res.unwrap_err();
-    assert!(err.to_string().contains("outside a ringolo runtime"), "{err}");
+    assert!(
+        err.to_string().contains("outside a ringolo runtime"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -20,10 +20,16 @@ fn plain_thread_wakes_a_task_promptly() {
         assert_eq!(waiter.await.unwrap(), 42);
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(50), "{waited:?}");
-        assert!(waited < Duration::from_millis(500), "remote wake was slow: {waited:?}");
+        assert!(
+            waited < Duration::from_millis(500),
+            "remote wake was slow: {waited:?}"
+        );
         t.join().unwrap();
     });
-    assert!(rt.remote_unparks() >= 1, "the parked runtime was woken through its eventfd");
+    assert!(
+        rt.remote_unparks() >= 1,
+        "the parked runtime was woken through its eventfd"
+    );
 }
 
 #[test]
@@ -48,7 +54,10 @@ fn idle_sleep_uses_almost_no_cpu() {
         let cpu = common::cpu_time() - cpu0;
         assert!(wall.elapsed() >= Duration::from_secs(1));
         // The runtime's thread must stay well under 50 ms, which rules out any busy loop.
-        assert!(cpu < Duration::from_millis(50), "idle 1 s sleep burnt {cpu:?} of CPU");
+        assert!(
+            cpu < Duration::from_millis(50),
+            "idle 1 s sleep burnt {cpu:?} of CPU"
+        );
     });
 }
 
@@ -81,9 +90,14 @@ fn two_live_runtimes_interleaved() {
 fn nested_block_on_panics_with_a_clear_message() {
     let rt = common::rt();
     let inner = common::rt();
-    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(async { inner.block_on(async {}) })));
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { inner.block_on(async {}) })
+    }));
     let msg = common::panic_message(res.unwrap_err());
-    assert!(msg.contains("Cannot start a runtime from within a runtime"), "{msg}");
+    assert!(
+        msg.contains("Cannot start a runtime from within a runtime"),
+        "{msg}"
+    );
     // Both runtimes still work afterwards.
     assert_eq!(rt.block_on(async { 2 }), 2);
     assert_eq!(inner.block_on(async { 3 }), 3);
@@ -92,31 +106,54 @@ fn nested_block_on_panics_with_a_clear_message() {
 #[test]
 fn runtime_moves_to_another_thread_between_block_ons() {
     let rt = common::rt();
-    rt.block_on(async { ringolo::driver::Op::new(ringolo::driver::ops::Nop).await.unwrap() });
+    rt.block_on(async {
+        ringolo::driver::Op::new(ringolo::driver::ops::Nop)
+            .await
+            .unwrap()
+    });
     let rt = std::thread::spawn(move || {
         rt.block_on(async {
             ringolo::time::sleep(Duration::from_millis(2)).await;
-            ringolo::driver::Op::new(ringolo::driver::ops::Nop).await.unwrap();
+            ringolo::driver::Op::new(ringolo::driver::ops::Nop)
+                .await
+                .unwrap();
         });
         rt
     })
     .join()
     .unwrap();
-    rt.block_on(async { ringolo::driver::Op::new(ringolo::driver::ops::Nop).await.unwrap() });
+    rt.block_on(async {
+        ringolo::driver::Op::new(ringolo::driver::ops::Nop)
+            .await
+            .unwrap()
+    });
 }
 
 #[test]
 fn impossible_setup_returns_typed_error() {
-    let err = Builder::new_current_thread().entries(1 << 20).build().unwrap_err();
+    let err = Builder::new_current_thread()
+        .entries(1 << 20)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), BuildErrorKind::InvalidConfig);
     let msg = err.to_string();
     assert!(msg.contains("EINVAL") && msg.contains("entries"), "{msg}");
-    assert_eq!(err.os_error().and_then(|e| e.raw_os_error()), Some(libc::EINVAL));
+    assert_eq!(
+        err.os_error().and_then(|e| e.raw_os_error()),
+        Some(libc::EINVAL)
+    );
 
-    let err = Builder::new_current_thread().entries(0).build().unwrap_err();
+    let err = Builder::new_current_thread()
+        .entries(0)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), BuildErrorKind::InvalidConfig);
 
-    let err = Builder::new_current_thread().entries(8).cq_entries(1 << 30).build().unwrap_err();
+    let err = Builder::new_current_thread()
+        .entries(8)
+        .cq_entries(1 << 30)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), BuildErrorKind::InvalidConfig);
 }
 
@@ -130,24 +167,43 @@ fn main_macro_prints_setup_error_and_exits_nonzero() {
         unreachable!("block_on_main returns only by exiting");
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "main_macro_prints_setup_error_and_exits_nonzero", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "main_macro_prints_setup_error_and_exits_nonzero",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("RINGOLO_CHILD_MAIN", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("cannot start the runtime") && stderr.contains("EINVAL"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "no panic backtrace expected: {stderr}");
+    assert!(
+        stderr.contains("cannot start the runtime") && stderr.contains("EINVAL"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked"),
+        "no panic backtrace expected: {stderr}"
+    );
 }
 
 #[test]
 fn drop_waits_for_cancelled_ops_without_hanging() {
-    let rt = Builder::new_current_thread().shutdown_timeout(Duration::from_secs(2)).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .shutdown_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
     let (r, w) = common::pipe();
     rt.block_on(async move {
         for _ in 0..50 {
             ringolo::spawn(async move {
-                let _ = ringolo::driver::Op::new(ringolo::driver::ops::Read::new(r, Vec::with_capacity(64), u64::MAX)).await;
+                let _ = ringolo::driver::Op::new(ringolo::driver::ops::Read::new(
+                    r,
+                    Vec::with_capacity(64),
+                    u64::MAX,
+                ))
+                .await;
             });
         }
         ringolo::time::sleep(Duration::from_millis(5)).await;
@@ -155,7 +211,11 @@ fn drop_waits_for_cancelled_ops_without_hanging() {
     let start = Instant::now();
     let before = rt.driver_stats();
     drop(rt);
-    assert!(start.elapsed() < Duration::from_secs(1), "drop took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "drop took {:?}",
+        start.elapsed()
+    );
     assert_eq!(before.leaked, 0);
     // The reads were cancelled, so the pipe still holds what we write now.
     common::write_all(w, b"ok");

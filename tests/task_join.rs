@@ -1,4 +1,5 @@
 //! Spawning, joining, aborting and panicking tasks.
+#![allow(clippy::async_yields_async)]
 
 mod common;
 
@@ -13,7 +14,9 @@ use ringolo::task::{self, JoinError};
 fn spawn_and_join_many() {
     let rt = common::rt();
     let sum = rt.block_on(async {
-        let handles: Vec<_> = (0..1000u64).map(|i| ringolo::spawn(async move { i })).collect();
+        let handles: Vec<_> = (0..1000u64)
+            .map(|i| ringolo::spawn(async move { i }))
+            .collect();
         let mut sum = 0;
         for h in handles {
             sum += h.await.unwrap();
@@ -43,15 +46,21 @@ fn panicking_task_is_reported_and_others_keep_running() {
         assert_eq!(good.await.unwrap(), 7);
     });
     // The runtime is still usable afterwards.
-    assert_eq!(rt.block_on(async { ringolo::spawn(async { 1 }).await.unwrap() }), 1);
+    assert_eq!(
+        rt.block_on(async { ringolo::spawn(async { 1 }).await.unwrap() }),
+        1
+    );
 }
 
 #[test]
 fn unhandled_panic_shutdown_runtime_stops_block_on() {
-    let rt = Builder::new_current_thread().unhandled_panic(UnhandledPanic::ShutdownRuntime).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+        .build()
+        .unwrap();
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rt.block_on(async {
-            let _ = ringolo::spawn(async { panic!("task failure") });
+            drop(ringolo::spawn(async { panic!("task failure") }));
             ringolo::time::sleep(Duration::from_secs(5)).await;
         })
     }));
@@ -93,13 +102,20 @@ fn abort_before_first_poll_and_after_completion() {
         let h = ringolo::spawn(async move { r.store(true, Ordering::SeqCst) });
         h.abort();
         assert!(h.await.unwrap_err().is_cancelled());
-        assert!(!ran.load(Ordering::SeqCst), "an aborted task must not be polled");
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "an aborted task must not be polled"
+        );
 
         let h = ringolo::spawn(async { 5 });
         task::yield_now().await;
         assert!(h.is_finished());
         h.abort();
-        assert_eq!(h.await.unwrap(), 5, "abort after completion keeps the output");
+        assert_eq!(
+            h.await.unwrap(),
+            5,
+            "abort after completion keeps the output"
+        );
     });
 }
 
@@ -120,7 +136,10 @@ fn abort_handle_and_ids() {
         assert!(err.is_cancelled());
         assert!(ah.is_finished());
         assert_eq!(err.id(), ah.id());
-        assert!(task::try_id().is_none(), "block_on's own future is not a task");
+        assert!(
+            task::try_id().is_none(),
+            "block_on's own future is not a task"
+        );
     });
 }
 
@@ -206,7 +225,10 @@ fn spawn_from_outside_then_run() {
 fn spawn_outside_runtime_panics_clearly() {
     let err = std::panic::catch_unwind(|| ringolo::spawn(async {})).unwrap_err();
     let msg = common::panic_message(err);
-    assert!(msg.contains("must be called from the context of a ringolo runtime"), "{msg}");
+    assert!(
+        msg.contains("must be called from the context of a ringolo runtime"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -20,7 +20,11 @@ fn aborted_sleep_does_not_shorten_a_fresh_one() {
         assert!(h.await.unwrap_err().is_cancelled());
         let start = Instant::now();
         sleep(Duration::from_millis(300)).await;
-        assert!(start.elapsed() >= Duration::from_millis(300), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
     });
 }
 
@@ -30,12 +34,15 @@ fn aborted_kernel_timeout_does_not_complete_a_fresh_one() {
     // old op's late CQE must not complete it (generation-tagged user_data).
     let rt = common::rt();
     rt.block_on(async {
-        let h = ringolo::spawn(async { Op::new(KernelTimeout::new(Duration::from_millis(100))).await });
+        let h =
+            ringolo::spawn(async { Op::new(KernelTimeout::new(Duration::from_millis(100))).await });
         sleep(Duration::from_millis(10)).await;
         h.abort();
         assert!(h.await.unwrap_err().is_cancelled());
         let start = Instant::now();
-        Op::new(KernelTimeout::new(Duration::from_millis(300))).await.unwrap();
+        Op::new(KernelTimeout::new(Duration::from_millis(300)))
+            .await
+            .unwrap();
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(300), "{took:?}");
         assert!(took < Duration::from_millis(1000), "{took:?}");
@@ -71,7 +78,9 @@ fn sleep_zero_and_past_deadline_are_ready() {
         sleep(Duration::ZERO).await;
         time::sleep_until(Instant::now() - Duration::from_millis(5)).await;
         // A huge duration saturates instead of overflowing.
-        assert!(sleep(Duration::MAX).deadline() > Instant::now() + Duration::from_secs(86400 * 365));
+        assert!(
+            sleep(Duration::MAX).deadline() > Instant::now() + Duration::from_secs(86400 * 365)
+        );
     });
 }
 
@@ -85,7 +94,11 @@ fn timeout_elapses_and_passes_through() {
         assert_eq!(err.to_string(), "deadline has elapsed");
         assert!(start.elapsed() >= Duration::from_millis(30));
         assert_eq!(timeout(Duration::from_secs(5), async { 5 }).await, Ok(5));
-        assert_eq!(timeout(Duration::ZERO, async { 6 }).await, Ok(6), "a ready future wins");
+        assert_eq!(
+            timeout(Duration::ZERO, async { 6 }).await,
+            Ok(6),
+            "a ready future wins"
+        );
     });
 }
 
@@ -110,7 +123,10 @@ fn interval_ticks_and_missed_tick_behaviors() {
         let mut iv = time::interval(Duration::from_millis(20));
         let start = Instant::now();
         let first = iv.tick().await;
-        assert!(first.elapsed() < Duration::from_millis(15), "first tick is immediate");
+        assert!(
+            first.elapsed() < Duration::from_millis(15),
+            "first tick is immediate"
+        );
         iv.tick().await;
         iv.tick().await;
         assert!(start.elapsed() >= Duration::from_millis(40));
@@ -122,7 +138,10 @@ fn interval_ticks_and_missed_tick_behaviors() {
         let t = Instant::now();
         iv.tick().await;
         iv.tick().await;
-        assert!(t.elapsed() < Duration::from_millis(8), "burst ticks are immediate");
+        assert!(
+            t.elapsed() < Duration::from_millis(8),
+            "burst ticks are immediate"
+        );
 
         // Delay: the schedule restarts a period after the late tick.
         let mut iv = time::interval(Duration::from_millis(10));
@@ -149,13 +168,19 @@ fn interval_ticks_and_missed_tick_behaviors() {
 
 #[test]
 fn paused_clock_auto_advances_and_advance_moves_time() {
-    let rt = ringolo::runtime::Builder::new_current_thread().start_paused(true).build().unwrap();
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let wall = Instant::now();
         let virt = time::now();
         sleep(Duration::from_secs(3600)).await;
         assert!(time::now() - virt >= Duration::from_secs(3600));
-        assert!(wall.elapsed() < Duration::from_secs(1), "an hour of virtual time passed at once");
+        assert!(
+            wall.elapsed() < Duration::from_secs(1),
+            "an hour of virtual time passed at once"
+        );
 
         let fired = Arc::new(AtomicUsize::new(0));
         let f = fired.clone();
@@ -173,7 +198,10 @@ fn paused_clock_auto_advances_and_advance_moves_time() {
         time::resume();
         let t = Instant::now();
         sleep(Duration::from_millis(20)).await;
-        assert!(t.elapsed() >= Duration::from_millis(20), "real time again after resume");
+        assert!(
+            t.elapsed() >= Duration::from_millis(20),
+            "real time again after resume"
+        );
     });
 }
 

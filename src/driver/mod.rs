@@ -88,13 +88,23 @@ pub struct DriverStats {
 
 pub(crate) enum Lifecycle {
     /// In flight. `partial` holds the first CQE of an op that announced more (`F_MORE`).
-    Waiting { waker: Option<Waker>, partial: Option<(i32, u32)> },
+    Waiting {
+        waker: Option<Waker>,
+        partial: Option<(i32, u32)>,
+    },
     /// The final CQE arrived; the future has not picked it up yet.
     Completed { res: i32, flags: u32 },
     /// A multishot request: CQEs queue up until the stream takes them.
-    Streaming { waker: Option<Waker>, queue: VecDeque<(i32, u32)>, finished: bool },
+    Streaming {
+        waker: Option<Waker>,
+        queue: VecDeque<(i32, u32)>,
+        finished: bool,
+    },
     /// The owner is gone; the payload waits here for the final CQE (rule 1).
-    Orphaned { keep_alive: Option<Box<dyn Any + Send>>, reclaim: Reclaim },
+    Orphaned {
+        keep_alive: Option<Box<dyn Any + Send>>,
+        reclaim: Reclaim,
+    },
 }
 
 pub(crate) struct Driver {
@@ -119,7 +129,10 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub(crate) fn new(config: RingConfig, eventfd: RawFd) -> Result<Driver, crate::runtime::BuildError> {
+    pub(crate) fn new(
+        config: RingConfig,
+        eventfd: RawFd,
+    ) -> Result<Driver, crate::runtime::BuildError> {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (ring, features) = setup::build_ring(&config)?;
         Ok(Driver {
@@ -157,7 +170,8 @@ impl Driver {
                         self.ops.len()
                     ));
                 }
-                let (ring, features) = setup::build_ring(&self.config).map_err(|e| e.to_string())?;
+                let (ring, features) =
+                    setup::build_ring(&self.config).map_err(|e| e.to_string())?;
                 // The old ring holds only the eventfd poll, which owns no memory (rule 2).
                 self.ring = ring;
                 self.features = features;
@@ -221,7 +235,11 @@ impl Driver {
         loop {
             let all = self.move_to_sq();
             let to_submit = self.ring.submission().len() as u32;
-            let (min, wait) = if all { (min_complete, timeout) } else { (0, None) };
+            let (min, wait) = if all {
+                (min_complete, timeout)
+            } else {
+                (0, None)
+            };
             if let Err(e) = self.enter(to_submit, min, wait) {
                 tracing::warn!("io_uring_enter failed: {e}");
                 if !all {
@@ -238,7 +256,12 @@ impl Driver {
 
     /// One `io_uring_enter`. EINTR, ETIME, EBUSY and EAGAIN are not errors to the caller: each
     /// just means "look at the CQ again".
-    fn enter(&mut self, to_submit: u32, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+    fn enter(
+        &mut self,
+        to_submit: u32,
+        min_complete: u32,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
         self.stats.enters += 1;
         let flags = IORING_ENTER_GETEVENTS;
         let res = match timeout {
@@ -246,10 +269,16 @@ impl Driver {
                 let ts = types::Timespec::from(t);
                 let args = types::SubmitArgs::new().timespec(&ts);
                 // The crate sets GETEVENTS itself when it waits.
-                self.ring.submitter().submit_with_args(min_complete.max(1) as usize, &args)
+                self.ring
+                    .submitter()
+                    .submit_with_args(min_complete.max(1) as usize, &args)
             }
             // SAFETY: a plain enter with no argument struct; no memory is handed over.
-            None => unsafe { self.ring.submitter().enter::<libc::sigset_t>(to_submit, min_complete, flags, None) },
+            None => unsafe {
+                self.ring
+                    .submitter()
+                    .enter::<libc::sigset_t>(to_submit, min_complete, flags, None)
+            },
         };
         match res {
             Ok(_) => Ok(()),
@@ -262,28 +291,43 @@ impl Driver {
 
     /// Register a single-shot op and push its SQE.
     pub(crate) fn submit(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
-        let key = self.ops.insert(Lifecycle::Waiting { waker, partial: None });
+        let key = self.ops.insert(Lifecycle::Waiting {
+            waker,
+            partial: None,
+        });
         self.push(entry.user_data(key.to_u64()), false);
         key
     }
 
     /// Register a multishot request and push its SQE.
     pub(crate) fn submit_multishot(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
-        let key = self.ops.insert(Lifecycle::Streaming { waker, queue: VecDeque::new(), finished: false });
+        let key = self.ops.insert(Lifecycle::Streaming {
+            waker,
+            queue: VecDeque::new(),
+            finished: false,
+        });
         self.push(entry.user_data(key.to_u64()), false);
         key
     }
 
     /// Register and push several SQEs back to back; `link` chains them with IOSQE_IO_LINK.
     /// Returns `None` (nothing pushed) when a chain is longer than the SQ.
-    pub(crate) fn submit_list(&mut self, entries: Vec<squeue::Entry>, waker: &Waker, link: bool) -> Option<Vec<Key>> {
+    pub(crate) fn submit_list(
+        &mut self,
+        entries: Vec<squeue::Entry>,
+        waker: &Waker,
+        link: bool,
+    ) -> Option<Vec<Key>> {
         let n = entries.len();
         if link && n > self.ring.params().sq_entries() as usize {
             return None;
         }
         let mut keys = Vec::with_capacity(n);
         for (i, entry) in entries.into_iter().enumerate() {
-            let key = self.ops.insert(Lifecycle::Waiting { waker: Some(waker.clone()), partial: None });
+            let key = self.ops.insert(Lifecycle::Waiting {
+                waker: Some(waker.clone()),
+                partial: None,
+            });
             let mut entry = entry.user_data(key.to_u64());
             let linked = link && i + 1 < n;
             if linked {
@@ -314,9 +358,17 @@ impl Driver {
     }
 
     /// The next CQE of a multishot request; `Ok(None)` when it has ended (the slot is freed).
-    pub(crate) fn poll_stream(&mut self, key: Key, waker: &Waker) -> Result<Option<(i32, u32)>, ()> {
+    pub(crate) fn poll_stream(
+        &mut self,
+        key: Key,
+        waker: &Waker,
+    ) -> Result<Option<(i32, u32)>, ()> {
         match self.ops.get_mut(key) {
-            Some(Lifecycle::Streaming { waker: slot, queue, finished }) => {
+            Some(Lifecycle::Streaming {
+                waker: slot,
+                queue,
+                finished,
+            }) => {
                 if let Some(item) = queue.pop_front() {
                     return Ok(Some(item));
                 }
@@ -335,7 +387,12 @@ impl Driver {
 
     /// The owner of `key` is gone. Cancel it if it is still in flight and keep `payload` until
     /// the final CQE (rule 1); otherwise undo what its unclaimed results hold.
-    pub(crate) fn orphan(&mut self, key: Key, payload: Option<Box<dyn Any + Send>>, reclaim: Reclaim) {
+    pub(crate) fn orphan(
+        &mut self,
+        key: Key,
+        payload: Option<Box<dyn Any + Send>>,
+        reclaim: Reclaim,
+    ) {
         let Some(slot) = self.ops.get_mut(key) else {
             self.to_drop.extend(payload);
             return;
@@ -346,7 +403,11 @@ impl Driver {
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
-            Lifecycle::Streaming { queue, finished: true, .. } => {
+            Lifecycle::Streaming {
+                queue,
+                finished: true,
+                ..
+            } => {
                 for (res, _) in queue.drain(..) {
                     reclaim.apply(res);
                 }
@@ -369,10 +430,20 @@ impl Driver {
         }
     }
 
-    fn orphan_in_flight(&mut self, key: Key, payload: Option<Box<dyn Any + Send>>, reclaim: Reclaim) {
+    fn orphan_in_flight(
+        &mut self,
+        key: Key,
+        payload: Option<Box<dyn Any + Send>>,
+        reclaim: Reclaim,
+    ) {
         self.stats.cancelled += 1;
         let ud = key.to_u64();
-        if let Some(p) = self.pending.iter_mut().rev().find(|p| p.entry.get_user_data() == ud) {
+        if let Some(p) = self
+            .pending
+            .iter_mut()
+            .rev()
+            .find(|p| p.entry.get_user_data() == ud)
+        {
             // The kernel has not seen this SQE: turn it into a NOP (keeping its place in a
             // chain) and free the op now. Rule 1 holds: nothing was ever handed to the kernel.
             let mut nop = opcode::Nop::new().build().user_data(DISCARDED_UD);
@@ -380,35 +451,52 @@ impl Driver {
                 nop = nop.flags(squeue::Flags::IO_LINK);
             }
             p.entry = nop;
-            if let Some(Lifecycle::Waiting { waker: Some(w), .. } | Lifecycle::Streaming { waker: Some(w), .. }) =
-                self.ops.remove(key)
+            if let Some(
+                Lifecycle::Waiting { waker: Some(w), .. }
+                | Lifecycle::Streaming { waker: Some(w), .. },
+            ) = self.ops.remove(key)
             {
-                self.to_wake_drop(w);
+                self.defer_waker_drop(w);
             }
             self.to_drop.extend(payload);
             return;
         }
         let old = std::mem::replace(
             self.ops.get_mut(key).expect("checked by caller"),
-            Lifecycle::Orphaned { keep_alive: payload, reclaim },
+            Lifecycle::Orphaned {
+                keep_alive: payload,
+                reclaim,
+            },
         );
-        if let Lifecycle::Waiting { waker: Some(w), .. } | Lifecycle::Streaming { waker: Some(w), .. } = old {
+        if let Lifecycle::Waiting { waker: Some(w), .. }
+        | Lifecycle::Streaming { waker: Some(w), .. } = old
+        {
             // Dropping a waker can run user code; do it outside the borrow.
-            self.to_wake_drop(w);
+            self.defer_waker_drop(w);
         }
         self.orphans += 1;
         let cancel = opcode::AsyncCancel::new(ud).build().user_data(CANCEL_UD);
         self.push(cancel, false);
     }
 
-    fn to_wake_drop(&mut self, waker: Waker) {
+    fn defer_waker_drop(&mut self, waker: Waker) {
         self.to_drop.push(Box::new(waker));
     }
 
     /// Process every CQE in the CQ, flushing a kernel-side overflow backlog too.
     pub(crate) fn reap(&mut self) {
         loop {
-            let Driver { ring, ops, orphans, stats, to_wake, to_drop, eventfd, eventfd_armed, .. } = self;
+            let Driver {
+                ring,
+                ops,
+                orphans,
+                stats,
+                to_wake,
+                to_drop,
+                eventfd,
+                eventfd_armed,
+                ..
+            } = self;
             let mut cq = ring.completion();
             cq.sync();
             for cqe in &mut cq {
@@ -443,7 +531,11 @@ impl Driver {
                         to_wake.extend(waker.take());
                         *slot = Lifecycle::Completed { res, flags };
                     }
-                    Lifecycle::Streaming { waker, queue, finished } => {
+                    Lifecycle::Streaming {
+                        waker,
+                        queue,
+                        finished,
+                    } => {
                         if *finished {
                             stats.unknown_cqes += 1;
                             continue;
@@ -481,7 +573,8 @@ impl Driver {
     /// there is nothing to submit and the kernel has flagged no pending completion work.
     pub(crate) fn poll_completions(&mut self) {
         let must_enter = !self.pending.is_empty()
-            || (self.ops.len() > 0 && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
+            || (self.ops.len() > 0
+                && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
             || self.ring.submission().cq_overflow();
         if must_enter {
             self.submit_and_wait(0, None);
@@ -512,7 +605,11 @@ impl Driver {
     }
 
     /// Wakers and payloads released by the last driver calls, to handle outside the borrow.
-    pub(crate) fn take_deferred(&mut self, wakers: &mut Vec<Waker>, drops: &mut Vec<Box<dyn Any + Send>>) {
+    pub(crate) fn take_deferred(
+        &mut self,
+        wakers: &mut Vec<Waker>,
+        drops: &mut Vec<Box<dyn Any + Send>>,
+    ) {
         std::mem::swap(&mut self.to_wake, wakers);
         std::mem::swap(&mut self.to_drop, drops);
     }
@@ -541,7 +638,9 @@ impl Driver {
         while self.orphans > 0 {
             let elapsed = start.elapsed();
             if elapsed >= grace {
-                self.leak_all("in-flight operations did not finish within the shutdown grace period");
+                self.leak_all(
+                    "in-flight operations did not finish within the shutdown grace period",
+                );
                 return;
             }
             self.submit_and_wait(1, Some((grace - elapsed).min(Duration::from_millis(50))));

@@ -53,7 +53,10 @@ impl<T: MultishotOperation> Unpin for Multishot<T> {}
 impl<T: MultishotOperation> Multishot<T> {
     /// Wrap a multishot operation; it is submitted on the first poll.
     pub fn new(op: T) -> Self {
-        Multishot { payload: Some(op), state: State::Idle }
+        Multishot {
+            payload: Some(op),
+            state: State::Idle,
+        }
     }
 
     /// The operation, for inspection.
@@ -87,7 +90,9 @@ impl<T: MultishotOperation> Stream for Multishot<T> {
                 }
             }
             State::InFlight(key, ring) => {
-                let polled = context::with_driver(|driver| (driver.id == ring).then(|| driver.poll_stream(key, cx.waker())));
+                let polled = context::with_driver(|driver| {
+                    (driver.id == ring).then(|| driver.poll_stream(key, cx.waker()))
+                });
                 match polled.flatten() {
                     None => polled_off_ring(),
                     Some(Err(())) => Poll::Pending,

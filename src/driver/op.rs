@@ -24,7 +24,10 @@ impl Completion {
         if res < 0 {
             Err(io::Error::from_raw_os_error(-res))
         } else {
-            Ok(Completion { result: res as u32, flags })
+            Ok(Completion {
+                result: res as u32,
+                flags,
+            })
         }
     }
 }
@@ -94,7 +97,10 @@ impl<T: Operation> Unpin for Op<T> {}
 impl<T: Operation> Op<T> {
     /// Wrap an operation; nothing is submitted until the first poll.
     pub fn new(op: T) -> Op<T> {
-        Op { payload: Some(op), in_flight: None }
+        Op {
+            payload: Some(op),
+            in_flight: None,
+        }
     }
 }
 
@@ -131,7 +137,9 @@ impl<T: Operation> Future for Op<T> {
                 }
             }
             Some((key, ring)) => {
-                let polled = context::with_driver(|driver| (driver.id == ring).then(|| driver.poll_op(key, cx.waker())));
+                let polled = context::with_driver(|driver| {
+                    (driver.id == ring).then(|| driver.poll_op(key, cx.waker()))
+                });
                 match polled.flatten() {
                     None => polled_off_ring(),
                     Some(None) => return Poll::Pending,
@@ -148,7 +156,9 @@ impl<T: Operation> Future for Op<T> {
 
 impl<T: Operation> Drop for Op<T> {
     fn drop(&mut self) {
-        let Some((key, ring)) = self.in_flight.take() else { return };
+        let Some((key, ring)) = self.in_flight.take() else {
+            return;
+        };
         let payload = self.payload.take();
         orphan(key, ring, payload);
     }
@@ -158,10 +168,20 @@ impl<T: Operation> Drop for Op<T> {
 /// not reachable from this thread (rule 4).
 pub(crate) fn orphan<T: Operation>(key: Key, ring: u64, payload: Option<T>) {
     let reclaim = payload.as_ref().map_or(Reclaim::Nothing, |p| p.reclaim());
-    orphan_boxed(key, ring, payload.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>), reclaim);
+    orphan_boxed(
+        key,
+        ring,
+        payload.map(|p| Box::new(p) as Box<dyn std::any::Any + Send>),
+        reclaim,
+    );
 }
 
-pub(crate) fn orphan_boxed(key: Key, ring: u64, mut payload: Option<Box<dyn std::any::Any + Send>>, reclaim: Reclaim) {
+pub(crate) fn orphan_boxed(
+    key: Key,
+    ring: u64,
+    mut payload: Option<Box<dyn std::any::Any + Send>>,
+    reclaim: Reclaim,
+) {
     let handled = context::with_driver(|driver| {
         if driver.id != ring {
             return false;
@@ -171,7 +191,9 @@ pub(crate) fn orphan_boxed(key: Key, ring: u64, mut payload: Option<Box<dyn std:
     });
     if handled != Some(true) {
         if let Some(p) = payload {
-            tracing::warn!("ringolo: an in-flight op was dropped off its ring's thread; its payload is leaked");
+            tracing::warn!(
+                "ringolo: an in-flight op was dropped off its ring's thread; its payload is leaked"
+            );
             std::mem::forget(p);
         }
     }

@@ -36,7 +36,13 @@ impl<T: Operation> Unpin for OpList<T> {}
 impl<T: Operation> OpList<T> {
     /// An empty list of the given kind.
     pub fn new(kind: OpListKind) -> Self {
-        OpList { kind, payloads: Vec::new(), keys: Vec::new(), outputs: Vec::new(), ring: None }
+        OpList {
+            kind,
+            payloads: Vec::new(),
+            keys: Vec::new(),
+            outputs: Vec::new(),
+            ring: None,
+        }
     }
 
     /// A chain (`IOSQE_IO_LINK`) of `ops`, in order. A chain must fit in the submission queue;
@@ -56,7 +62,10 @@ impl<T: Operation> OpList<T> {
 
     /// Append an op. Panics once the list has been polled.
     pub fn push(&mut self, op: T) {
-        assert!(self.ring.is_none(), "OpList::push after the list was submitted");
+        assert!(
+            self.ring.is_none(),
+            "OpList::push after the list was submitted"
+        );
         self.payloads.push(Some(op));
         self.keys.push(None);
         self.outputs.push(None);
@@ -105,8 +114,13 @@ impl<T: Operation> Future for OpList<T> {
                 let link = this.kind == OpListKind::Chain;
                 let payloads = &mut this.payloads;
                 let submitted = context::with_driver(|driver| {
-                    let entries = payloads.iter_mut().map(|p| p.as_mut().expect("unsubmitted").build()).collect();
-                    driver.submit_list(entries, cx.waker(), link).map(|keys| (keys, driver.id))
+                    let entries = payloads
+                        .iter_mut()
+                        .map(|p| p.as_mut().expect("unsubmitted").build())
+                        .collect();
+                    driver
+                        .submit_list(entries, cx.waker(), link)
+                        .map(|keys| (keys, driver.id))
                 });
                 match submitted {
                     None => this.fail_all(outside_runtime),
@@ -143,7 +157,9 @@ impl<T: Operation> Future for OpList<T> {
                     }
                     Some(finished)
                 });
-                let Some(finished) = finished.flatten() else { polled_off_ring() };
+                let Some(finished) = finished.flatten() else {
+                    polled_off_ring()
+                };
                 // Payloads complete outside the driver borrow: `complete` is user code.
                 for (i, result) in finished {
                     let payload = this.payloads[i].take().expect("completed once");
@@ -152,7 +168,12 @@ impl<T: Operation> Future for OpList<T> {
             }
         }
         if this.outputs.iter().all(Option::is_some) {
-            Poll::Ready(this.outputs.drain(..).map(|o| o.expect("checked")).collect())
+            Poll::Ready(
+                this.outputs
+                    .drain(..)
+                    .map(|o| o.expect("checked"))
+                    .collect(),
+            )
         } else {
             Poll::Pending
         }

@@ -34,7 +34,9 @@ pub struct Timeout {
 impl Timeout {
     /// Expires after `duration`.
     pub fn new(duration: Duration) -> Timeout {
-        Timeout { ts: Box::new(types::Timespec::from(duration)) }
+        Timeout {
+            ts: Box::new(types::Timespec::from(duration)),
+        }
     }
 }
 
@@ -76,7 +78,9 @@ unsafe impl Operation for Read {
     fn build(&mut self) -> Entry {
         let spare = self.buf.spare_capacity_mut();
         let len = u32::try_from(spare.len()).unwrap_or(u32::MAX);
-        opcode::Read::new(types::Fd(self.fd), spare.as_mut_ptr().cast(), len).offset(self.offset).build()
+        opcode::Read::new(types::Fd(self.fd), spare.as_mut_ptr().cast(), len)
+            .offset(self.offset)
+            .build()
     }
     fn complete(mut self, result: io::Result<Completion>) -> Self::Output {
         match result {
@@ -111,7 +115,9 @@ unsafe impl Operation for Write {
     type Output = (io::Result<usize>, Vec<u8>);
     fn build(&mut self) -> Entry {
         let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
-        opcode::Write::new(types::Fd(self.fd), self.buf.as_ptr(), len).offset(self.offset).build()
+        opcode::Write::new(types::Fd(self.fd), self.buf.as_ptr(), len)
+            .offset(self.offset)
+            .build()
     }
     fn complete(self, result: io::Result<Completion>) -> Self::Output {
         (result.map(|c| c.result as usize), self.buf)

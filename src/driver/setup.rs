@@ -19,7 +19,11 @@ pub(crate) struct RingFeatures {
 }
 
 /// The setup-flag sets tried in order, best first. Each entry: (single_issuer+defer, coop+taskrun_flag, submit_all).
-const ATTEMPTS: [(bool, bool, bool); 3] = [(true, true, true), (false, true, true), (false, false, false)];
+const ATTEMPTS: [(bool, bool, bool); 3] = [
+    (true, true, true),
+    (false, true, true),
+    (false, false, false),
+];
 
 pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures), BuildError> {
     let mut last_err = None;
@@ -29,7 +33,10 @@ pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures),
             builder.setup_cqsize(cq);
         }
         if single_issuer {
-            builder.setup_single_issuer().setup_defer_taskrun().setup_r_disabled();
+            builder
+                .setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_r_disabled();
         }
         if coop {
             builder.setup_coop_taskrun().setup_taskrun_flag();
@@ -45,7 +52,10 @@ pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures),
                         "the kernel's io_uring lacks IORING_FEAT_NODROP or IORING_FEAT_EXT_ARG",
                     ));
                 }
-                let features = RingFeatures { single_issuer, taskrun_flag: coop };
+                let features = RingFeatures {
+                    single_issuer,
+                    taskrun_flag: coop,
+                };
                 return Ok((ring, features));
             }
             // EINVAL: this kernel does not know one of the flags (or rejects the sizes); try
@@ -54,5 +64,8 @@ pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures),
             Err(e) => return Err(BuildError::from_setup(e, config)),
         }
     }
-    Err(BuildError::from_setup(last_err.expect("at least one attempt"), config))
+    Err(BuildError::from_setup(
+        last_err.expect("at least one attempt"),
+        config,
+    ))
 }

@@ -86,9 +86,14 @@ impl Builder {
     /// the fix when io_uring cannot be set up.
     pub fn build(&mut self) -> Result<Runtime, BuildError> {
         if self.entries == 0 {
-            return Err(BuildError::invalid("Builder::entries must be at least 1".into()));
+            return Err(BuildError::invalid(
+                "Builder::entries must be at least 1".into(),
+            ));
         }
-        let ring = RingConfig { entries: self.entries, cq_entries: self.cq_entries };
+        let ring = RingConfig {
+            entries: self.entries,
+            cq_entries: self.cq_entries,
+        };
         let config = Config {
             event_interval: self.event_interval,
             unhandled_panic: self.unhandled_panic,
@@ -98,6 +103,10 @@ impl Builder {
         if self.start_paused {
             core.timers.borrow_mut().clock_mut().pause();
         }
-        Ok(Runtime { shared, core: std::sync::Mutex::new(Some(core)), core_returned: std::sync::Condvar::new() })
+        Ok(Runtime {
+            shared,
+            core: std::sync::Mutex::new(Some(core)),
+            core_returned: std::sync::Condvar::new(),
+        })
     }
 }

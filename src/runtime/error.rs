@@ -49,11 +49,19 @@ impl BuildError {
     }
 
     pub(crate) fn invalid(message: String) -> BuildError {
-        BuildError { kind: BuildErrorKind::InvalidConfig, message, source: None }
+        BuildError {
+            kind: BuildErrorKind::InvalidConfig,
+            message,
+            source: None,
+        }
     }
 
     pub(crate) fn other(message: String, source: io::Error) -> BuildError {
-        BuildError { kind: BuildErrorKind::Other, message, source: Some(source) }
+        BuildError {
+            kind: BuildErrorKind::Other,
+            message,
+            source: Some(source),
+        }
     }
 
     pub(crate) fn from_setup(err: io::Error, config: &RingConfig) -> BuildError {
@@ -100,7 +108,11 @@ impl BuildError {
             ),
             _ => (BuildErrorKind::Other, format!("io_uring_setup failed: {err}")),
         };
-        BuildError { kind, message, source: Some(err) }
+        BuildError {
+            kind,
+            message,
+            source: Some(err),
+        }
     }
 }
 

@@ -54,10 +54,16 @@ impl Runtime {
         let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(core) = slot.take() {
-                return CoreGuard { rt: self, core: Some(core) };
+                return CoreGuard {
+                    rt: self,
+                    core: Some(core),
+                };
             }
             // Another thread is inside block_on; wait for it to hand the core back.
-            slot = self.core_returned.wait(slot).unwrap_or_else(|e| e.into_inner());
+            slot = self
+                .core_returned
+                .wait(slot)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -95,13 +101,19 @@ impl Runtime {
 
     /// A handle to this runtime.
     pub fn handle(&self) -> Handle {
-        Handle { shared: self.shared.clone() }
+        Handle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// The driver's counters (submissions, enters, overflows, unknown CQEs, ...). Waits if
     /// another thread is inside `block_on`.
     pub fn driver_stats(&self) -> DriverStats {
-        self.take_core().core.as_ref().expect("core present").stats()
+        self.take_core()
+            .core
+            .as_ref()
+            .expect("core present")
+            .stats()
     }
 
     /// Remote unparks so far: how often another thread had to wake the parked runtime.
@@ -123,7 +135,9 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("flavor", &"current_thread").finish()
+        f.debug_struct("Runtime")
+            .field("flavor", &"current_thread")
+            .finish()
     }
 }
 
@@ -134,12 +148,15 @@ impl Handle {
     /// Outside a runtime.
     #[track_caller]
     pub fn current() -> Handle {
-        Handle::try_current().expect("ringolo::runtime::Handle::current() called outside of a ringolo runtime")
+        Handle::try_current()
+            .expect("ringolo::runtime::Handle::current() called outside of a ringolo runtime")
     }
 
     /// The handle of the runtime driving this thread, if any.
     pub fn try_current() -> Option<Handle> {
-        context::with_core(|core| Handle { shared: core.handle().clone() })
+        context::with_core(|core| Handle {
+            shared: core.handle().clone(),
+        })
     }
 
     /// Spawn a task onto the runtime.

@@ -133,7 +133,9 @@ impl Schedule for Arc<Shared> {
         let mut task = Some(task);
         context::with_core(|core| {
             if Arc::ptr_eq(&core.shared, self) {
-                core.run_queue.borrow_mut().push_back(task.take().expect("set above"));
+                core.run_queue
+                    .borrow_mut()
+                    .push_back(task.take().expect("set above"));
             }
         });
         if let Some(task) = task {
@@ -179,24 +181,34 @@ impl Wake for RootWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Release);
-        let on_driver = context::with_core(|core| Arc::ptr_eq(&core.shared, &self.shared)).unwrap_or(false);
+        let on_driver =
+            context::with_core(|core| Arc::ptr_eq(&core.shared, &self.shared)).unwrap_or(false);
         if !on_driver {
             self.shared.unpark();
         }
     }
 }
 
-pub(crate) fn new(ring: RingConfig, config: Config) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
+pub(crate) fn new(
+    ring: RingConfig,
+    config: Config,
+) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
     // SAFETY: plain syscall; the result is checked before use.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     if fd < 0 {
-        return Err(BuildError::other("creating the wakeup eventfd failed".into(), std::io::Error::last_os_error()));
+        return Err(BuildError::other(
+            "creating the wakeup eventfd failed".into(),
+            std::io::Error::last_os_error(),
+        ));
     }
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
     let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
     let driver = Driver::new(ring, eventfd.as_raw_fd())?;
     let shared = Arc::new(Shared {
-        inject: Mutex::new(Inject { queue: VecDeque::new(), closed: false }),
+        inject: Mutex::new(Inject {
+            queue: VecDeque::new(),
+            closed: false,
+        }),
         inject_pending: AtomicBool::new(false),
         park_state: AtomicU8::new(RUNNING),
         eventfd,
@@ -289,7 +301,10 @@ impl Core {
         if let Err(msg) = self.driver.borrow_mut().bind_to_current_thread() {
             panic!("{msg}");
         }
-        let root = Arc::new(RootWaker { woken: AtomicBool::new(true), shared: self.shared.clone() });
+        let root = Arc::new(RootWaker {
+            woken: AtomicBool::new(true),
+            shared: self.shared.clone(),
+        });
         let waker = Waker::from(root.clone());
         let mut cx = Context::from_waker(&waker);
         let interval = self.shared.config.event_interval.max(1);
@@ -327,10 +342,10 @@ impl Core {
             let mut timers = self.timers.borrow_mut();
             (timers.next_deadline(), timers.clock_mut().is_paused())
         };
-        if paused && deadline.is_some() && is_idle() {
+        if let (true, Some(deadline), true) = (paused, deadline, is_idle()) {
             self.with_driver(|d| d.poll_completions());
             if is_idle() {
-                self.timers.borrow_mut().clock_mut().advance_to(deadline.expect("checked"));
+                self.timers.borrow_mut().clock_mut().advance_to(deadline);
             }
         } else {
             let timeout = deadline.map(|d| d.saturating_duration_since(self.timers.borrow().now()));
@@ -354,7 +369,11 @@ impl Core {
 
     /// Announce that we are about to sleep; fails if a remote wake came in since the last turn.
     fn try_park(&self) -> bool {
-        match self.shared.park_state.compare_exchange(RUNNING, PARKED, AcqRel, Acquire) {
+        match self
+            .shared
+            .park_state
+            .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
+        {
             Ok(_) => {
                 // A remote push that raced with the CAS set inject_pending before swapping the
                 // state, so checking it after the CAS cannot miss it.

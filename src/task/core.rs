@@ -89,8 +89,13 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 inflight_ops: AtomicU32::new(0),
                 ring_resources: AtomicU32::new(0),
             },
-            core: Core { scheduler, stage: UnsafeCell::new(Stage::Running(future)) },
-            trailer: Trailer { waker: UnsafeCell::new(None) },
+            core: Core {
+                scheduler,
+                stage: UnsafeCell::new(Stage::Running(future)),
+            },
+            trailer: Trailer {
+                waker: UnsafeCell::new(None),
+            },
         })
     }
 }
@@ -119,7 +124,8 @@ impl Trailer {
     /// The caller has at least shared access to the waker slot (rule 6).
     pub(super) unsafe fn will_wake(&self, waker: &Waker) -> bool {
         // SAFETY: shared access per the caller's contract.
-        self.waker.with(|ptr| unsafe { (*ptr).as_ref().is_some_and(|w| w.will_wake(waker)) })
+        self.waker
+            .with(|ptr| unsafe { (*ptr).as_ref().is_some_and(|w| w.will_wake(waker)) })
     }
 
     /// # Safety

@@ -21,11 +21,17 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
-        JoinError { repr: Repr::Cancelled, id }
+        JoinError {
+            repr: Repr::Cancelled,
+            id,
+        }
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { repr: Repr::Panic(Box::new(Mutex::new(payload))), id }
+        JoinError {
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
+            id,
+        }
     }
 
     /// The task was cancelled before it finished.
@@ -44,7 +50,8 @@ impl JoinError {
     /// If the error is not a panic.
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("`JoinError` reason is not a panic.")
+        self.try_into_panic()
+            .expect("`JoinError` reason is not a panic.")
     }
 
     /// The panic payload, or the error itself when it is not a panic.
@@ -61,7 +68,9 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else { return None };
+        let Repr::Panic(p) = &self.repr else {
+            return None;
+        };
         let p = p.lock().unwrap_or_else(|e| e.into_inner());
         p.downcast_ref::<&'static str>()
             .map(|s| s.to_string())

@@ -77,7 +77,8 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
                 if self_yield {
                     if self.state().transition_yield_to_notified() {
                         // Our reference becomes the new notification's.
-                        self.scheduler().yield_now(Notified::from_task(self.to_task()));
+                        self.scheduler()
+                            .yield_now(Notified::from_task(self.to_task()));
                     } else {
                         self.cancel_future();
                         self.complete();
@@ -88,7 +89,8 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
                     TransitionToIdle::Ok => {}
                     TransitionToIdle::OkNotified => {
                         // Our reference becomes the new notification's.
-                        self.scheduler().yield_now(Notified::from_task(self.to_task()));
+                        self.scheduler()
+                            .yield_now(Notified::from_task(self.to_task()));
                     }
                     TransitionToIdle::OkDealloc => self.dealloc(),
                     TransitionToIdle::Cancelled => {
@@ -136,7 +138,11 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
             })
         }));
         let output = match res {
-            Ok(Poll::Pending) => return PollOutcome::Pending { self_yield: super::take_self_yield() },
+            Ok(Poll::Pending) => {
+                return PollOutcome::Pending {
+                    self_yield: super::take_self_yield(),
+                }
+            }
             Ok(Poll::Ready(out)) => Ok(out),
             Err(payload) => {
                 self.scheduler().unhandled_panic();
@@ -196,12 +202,19 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
 
     /// # Safety
     /// `dst` points to a valid `Poll<Result<F::Output, JoinError>>`.
-    pub(super) unsafe fn try_read_output(self, dst: *mut Poll<Result<F::Output, JoinError>>, waker: &Waker) {
+    pub(super) unsafe fn try_read_output(
+        self,
+        dst: *mut Poll<Result<F::Output, JoinError>>,
+        waker: &Waker,
+    ) {
         if !self.can_read_output(waker) {
             return;
         }
         // SAFETY: rule 5 — complete with join interest: the output belongs to the handle.
-        let stage = self.core().stage.with_mut(|ptr| unsafe { std::mem::replace(&mut *ptr, Stage::Consumed) });
+        let stage = self
+            .core()
+            .stage
+            .with_mut(|ptr| unsafe { std::mem::replace(&mut *ptr, Stage::Consumed) });
         match stage {
             // SAFETY: the caller's contract on `dst`.
             Stage::Finished(out) => unsafe { *dst = Poll::Ready(out) },

@@ -25,7 +25,10 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     pub(super) fn new(raw: RawTask) -> JoinHandle<T> {
-        JoinHandle { raw, _p: PhantomData }
+        JoinHandle {
+            raw,
+            _p: PhantomData,
+        }
     }
 
     /// Cancel the task. Awaiting the handle afterwards yields a cancelled `JoinError` unless the
@@ -58,7 +61,10 @@ impl<T> Future for JoinHandle<T> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `out` has the task's output type: a JoinHandle<T> is only created by
         // `new_task` for a future whose output is `T`.
-        unsafe { self.raw.try_read_output(&mut out as *mut _ as *mut (), cx.waker()) };
+        unsafe {
+            self.raw
+                .try_read_output(&mut out as *mut _ as *mut (), cx.waker())
+        };
         out
     }
 }
@@ -71,7 +77,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -110,6 +118,8 @@ impl Drop for AbortHandle {
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AbortHandle").field("id", &self.id()).finish()
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }

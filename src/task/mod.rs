@@ -47,9 +47,6 @@ mod join;
 mod raw;
 mod state;
 
-#[cfg(all(test, loom))]
-mod loom_tests;
-
 pub use self::error::JoinError;
 pub use self::id::Id;
 pub use self::join::{AbortHandle, JoinHandle};
@@ -113,7 +110,11 @@ pub(crate) struct CurrentTaskGuard(Option<Current>);
 
 impl CurrentTaskGuard {
     pub(crate) fn enter(id: Id, header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
-        let current = Current { id, header: header.as_ptr() as *const (), self_yield: false };
+        let current = Current {
+            id,
+            header: header.as_ptr() as *const (),
+            self_yield: false,
+        };
         CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(Some(current))))
     }
 }

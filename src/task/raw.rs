@@ -145,7 +145,11 @@ impl<S: 'static> Drop for Task<S> {
 }
 
 /// Allocate a task. Returns the registry's reference, the first notification and the join handle.
-pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: Id) -> (Task<S>, Notified<S>, JoinHandle<F::Output>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+) -> (Task<S>, Notified<S>, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -275,7 +279,9 @@ impl WakerRef {
     pub(super) unsafe fn new(ptr: NonNull<Header>) -> WakerRef {
         // SAFETY: the vtable upholds the RawWaker contract; the reference is the caller's.
         let waker = unsafe { Waker::from_raw(raw_waker(ptr)) };
-        WakerRef { waker: ManuallyDrop::new(waker) }
+        WakerRef {
+            waker: ManuallyDrop::new(waker),
+        }
     }
 
     pub(super) fn waker(&self) -> &Waker {

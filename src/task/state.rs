@@ -80,7 +80,9 @@ pub(super) struct JoinHandleDrop {
 
 impl State {
     pub(super) fn new() -> State {
-        State { val: AtomicUsize::new(INITIAL) }
+        State {
+            val: AtomicUsize::new(INITIAL),
+        }
     }
 
     pub(super) fn load(&self) -> Snapshot {
@@ -94,7 +96,10 @@ impl State {
         loop {
             let (action, next) = f(curr);
             let Some(next) = next else { return action };
-            match self.val.compare_exchange_weak(curr.0, next.0, AcqRel, Acquire) {
+            match self
+                .val
+                .compare_exchange_weak(curr.0, next.0, AcqRel, Acquire)
+            {
                 Ok(_) => return action,
                 Err(actual) => curr = Snapshot(actual),
             }
@@ -275,7 +280,10 @@ impl State {
             debug_assert!(curr.is_join_interested());
             let mut next = curr;
             next.0 &= !JOIN_INTEREST;
-            let mut out = JoinHandleDrop { drop_output: false, drop_waker: false };
+            let mut out = JoinHandleDrop {
+                drop_output: false,
+                drop_waker: false,
+            };
             if curr.is_complete() {
                 // The output belongs to the JoinHandle now (rule 5).
                 out.drop_output = true;

@@ -36,7 +36,10 @@ impl Clock {
     pub(crate) fn resume(&mut self) -> bool {
         match *self {
             Clock::Frozen(t) => {
-                *self = Clock::Shifted { base: t, since: Instant::now() };
+                *self = Clock::Shifted {
+                    base: t,
+                    since: Instant::now(),
+                };
                 true
             }
             _ => false,

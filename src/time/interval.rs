@@ -48,7 +48,11 @@ pub fn interval(period: Duration) -> Interval {
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
-    Interval { delay: Box::pin(sleep_until(start)), period, missed_tick_behavior: MissedTickBehavior::Burst }
+    Interval {
+        delay: Box::pin(sleep_until(start)),
+        period,
+        missed_tick_behavior: MissedTickBehavior::Burst,
+    }
 }
 
 /// Yields an instant every period; see [`interval`].
@@ -73,7 +77,8 @@ impl Interval {
         let timeout = self.delay.deadline();
         let now = super::now();
         let next = if now > timeout + LATE {
-            self.missed_tick_behavior.next_timeout(timeout, now, self.period)
+            self.missed_tick_behavior
+                .next_timeout(timeout, now, self.period)
         } else {
             timeout + self.period
         };

@@ -40,7 +40,8 @@ pub(crate) fn far_future() -> Instant {
 /// Outside a runtime.
 #[track_caller]
 pub fn pause() {
-    context::with_timers(|t| t.clock_mut().pause()).expect("ringolo::time::pause called outside a ringolo runtime");
+    context::with_timers(|t| t.clock_mut().pause())
+        .expect("ringolo::time::pause called outside a ringolo runtime");
 }
 
 /// Resume a paused clock; time continues from where it stood.
@@ -49,8 +50,8 @@ pub fn pause() {
 /// Outside a runtime, or if the clock is not paused.
 #[track_caller]
 pub fn resume() {
-    let resumed =
-        context::with_timers(|t| t.clock_mut().resume()).expect("ringolo::time::resume called outside a ringolo runtime");
+    let resumed = context::with_timers(|t| t.clock_mut().resume())
+        .expect("ringolo::time::resume called outside a ringolo runtime");
     assert!(resumed, "time is not frozen");
 }
 

@@ -11,7 +11,9 @@ use crate::util::genslab::Key;
 /// # Panics
 /// When polled outside a ringolo runtime.
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = super::now().checked_add(duration).unwrap_or_else(super::far_future);
+    let deadline = super::now()
+        .checked_add(duration)
+        .unwrap_or_else(super::far_future);
     Sleep::new(deadline)
 }
 
@@ -32,7 +34,11 @@ pub struct Sleep {
 
 impl Sleep {
     pub(crate) fn new(deadline: Instant) -> Sleep {
-        Sleep { deadline, entry: None, elapsed: false }
+        Sleep {
+            deadline,
+            entry: None,
+            elapsed: false,
+        }
     }
 
     /// When this sleep completes.

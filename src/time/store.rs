@@ -69,7 +69,11 @@ impl TimerStore {
 
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> Key {
         let tick = self.tick_of(deadline);
-        let key = self.entries.insert(Entry { tick, waker: Some(waker), fired: false });
+        let key = self.entries.insert(Entry {
+            tick,
+            waker: Some(waker),
+            fired: false,
+        });
         self.heap.push(Reverse((tick, key.to_u64())));
         key
     }
@@ -99,7 +103,11 @@ impl TimerStore {
         let live: Vec<_> = self
             .heap
             .drain()
-            .filter(|Reverse((tick, k))| entries.get(Key::from_u64(*k)).is_some_and(|e| !e.fired && e.tick == *tick))
+            .filter(|Reverse((tick, k))| {
+                entries
+                    .get(Key::from_u64(*k))
+                    .is_some_and(|e| !e.fired && e.tick == *tick)
+            })
             .collect();
         self.heap = BinaryHeap::from(live);
     }

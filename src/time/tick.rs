@@ -28,7 +28,10 @@ unsafe impl MultishotOperation for TickOp {
     type Item = io::Result<()>;
 
     fn build(&mut self) -> Entry {
-        opcode::Timeout::new(&*self.ts).count(self.count).flags(types::TimeoutFlags::MULTISHOT).build()
+        opcode::Timeout::new(&*self.ts)
+            .count(self.count)
+            .flags(types::TimeoutFlags::MULTISHOT)
+            .build()
     }
 
     fn next(&mut self, result: io::Result<Completion>) -> io::Result<()> {
@@ -48,8 +51,13 @@ impl Tick {
 
     /// Tick every `period`, `count` times, then end (`count == 0`: forever).
     pub fn with_count(period: Duration, count: u32) -> Tick {
-        let op = TickOp { ts: Box::new(types::Timespec::from(period)), count };
-        Tick { inner: Multishot::new(op) }
+        let op = TickOp {
+            ts: Box::new(types::Timespec::from(period)),
+            count,
+        };
+        Tick {
+            inner: Multishot::new(op),
+        }
     }
 }
 

@@ -29,12 +29,18 @@ impl From<Elapsed> for std::io::Error {
 /// Run `future`, giving up after `duration`. The future is polled first, so a ready future
 /// wins even with a zero duration.
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { value: future.into_future(), delay: sleep(duration) }
+    Timeout {
+        value: future.into_future(),
+        delay: sleep(duration),
+    }
 }
 
 /// Run `future`, giving up at `deadline`.
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout { value: future.into_future(), delay: sleep_until(deadline) }
+    Timeout {
+        value: future.into_future(),
+        delay: sleep_until(deadline),
+    }
 }
 
 /// The future returned by [`timeout`] and [`timeout_at`].

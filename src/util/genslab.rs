@@ -15,7 +15,10 @@ impl Key {
     }
 
     pub(crate) fn from_u64(v: u64) -> Key {
-        Key { index: v as u32, gen: (v >> 32) as u32 }
+        Key {
+            index: v as u32,
+            gen: (v >> 32) as u32,
+        }
     }
 }
 
@@ -32,7 +35,11 @@ pub(crate) struct GenSlab<T> {
 
 impl<T> GenSlab<T> {
     pub(crate) fn new() -> Self {
-        GenSlab { entries: Vec::new(), free: Vec::new(), len: 0 }
+        GenSlab {
+            entries: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -45,10 +52,16 @@ impl<T> GenSlab<T> {
             let entry = &mut self.entries[index as usize];
             debug_assert!(entry.value.is_none());
             entry.value = Some(value);
-            return Key { index, gen: entry.gen };
+            return Key {
+                index,
+                gen: entry.gen,
+            };
         }
         let index = u32::try_from(self.entries.len()).expect("more than 2^32 live entries");
-        self.entries.push(Entry { gen: 0, value: Some(value) });
+        self.entries.push(Entry {
+            gen: 0,
+            value: Some(value),
+        });
         Key { index, gen: 0 }
     }
 
@@ -97,7 +110,15 @@ impl<T> GenSlab<T> {
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (Key, &mut T)> {
         self.entries.iter_mut().enumerate().filter_map(|(i, e)| {
             let gen = e.gen;
-            e.value.as_mut().map(|v| (Key { index: i as u32, gen }, v))
+            e.value.as_mut().map(|v| {
+                (
+                    Key {
+                        index: i as u32,
+                        gen,
+                    },
+                    v,
+                )
+            })
         })
     }
 }

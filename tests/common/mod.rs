@@ -7,7 +7,9 @@ use std::task::{Wake, Waker};
 use std::time::Duration;
 
 pub fn rt() -> ringolo::runtime::Runtime {
-    ringolo::runtime::Builder::new_current_thread().build().expect("runtime")
+    ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
 }
 
 pub fn pipe() -> (RawFd, RawFd) {
