@@ -79,8 +79,10 @@ pub(super) struct Trailer {
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
-    pub(super) fn new(future: F, scheduler: S, id: Id, vtable: &'static Vtable) -> Box<Self> {
-        Box::new(Cell {
+    /// Allocate a cell (through the task-memory cache) and move the task into it.
+    pub(super) fn new(future: F, scheduler: S, id: Id, vtable: &'static Vtable) -> NonNull<Self> {
+        let ptr = super::alloc::allocate(std::alloc::Layout::new::<Self>()).cast::<Self>();
+        let cell = Cell {
             header: Header {
                 state: State::new(),
                 vtable,
@@ -96,7 +98,22 @@ impl<F: Future, S: Schedule> Cell<F, S> {
             trailer: Trailer {
                 waker: UnsafeCell::new(None),
             },
-        })
+        };
+        // SAFETY: `ptr` is fresh memory with `Self`'s size and alignment.
+        unsafe { ptr.as_ptr().write(cell) };
+        ptr
+    }
+
+    /// Drop the cell's contents and give its memory back.
+    ///
+    /// # Safety
+    /// `ptr` came from `Cell::new` and no reference to the task remains (rule 2).
+    pub(super) unsafe fn free(ptr: NonNull<Self>) {
+        // SAFETY: per the contract, the cell is initialised and unreachable.
+        unsafe {
+            std::ptr::drop_in_place(ptr.as_ptr());
+            super::alloc::deallocate(ptr.cast(), std::alloc::Layout::new::<Self>());
+        }
     }
 }
 

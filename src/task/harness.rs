@@ -125,7 +125,7 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     /// says whether the task yielded with a deferred self-wake (see `task::defer_self_wake`).
     fn poll_future(&self, waker: &Waker) -> PollOutcome {
         let id = self.header().id;
-        let _current = super::CurrentTaskGuard::enter(id, self.header_ptr());
+        let _current = super::CurrentTaskGuard::enter(self.header_ptr());
         let res = panic::catch_unwind(AssertUnwindSafe(|| {
             self.core().stage.with_mut(|ptr| {
                 // SAFETY: rule 3 — we hold RUNNING, so we have the stage to ourselves; the cell
@@ -156,7 +156,7 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     /// Drops the future under `RUNNING` and stores a cancellation (or the drop's panic).
     fn cancel_future(&self) {
         let id = self.header().id;
-        let _current = super::CurrentTaskGuard::enter(id, self.header_ptr());
+        let _current = super::CurrentTaskGuard::enter(self.header_ptr());
         let res = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
         let err = match res {
             Ok(()) => JoinError::cancelled(id),

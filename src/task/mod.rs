@@ -10,7 +10,7 @@
 //!
 //! Every `unsafe` block in this module cites one of these.
 //!
-//! 1. **Layout.** A task is a single `Box<Cell<F, S>>`, `#[repr(C)]` with `Header` first, so a
+//! 1. **Layout.** A task is a single `Cell<F, S>` allocation (see `alloc.rs`), `#[repr(C)]` with `Header` first, so a
 //!    `NonNull<Header>` may be cast to `Cell<F, S>` by the vtable functions, which are
 //!    monomorphised for exactly that `F` and `S`. The cell never moves until it is freed.
 //! 2. **References.** Each `Task` (the registry's), `Notified`, `JoinHandle`, `AbortHandle` and
@@ -36,9 +36,14 @@
 //!    that sets `NOTIFIED` on an idle task, or by the poller that saw `NOTIFIED` when going
 //!    idle. Only a `Notified` can be polled.
 //!
+//! 9. **The current task.** The thread-local `CURRENT_TASK` is non-null only while the harness
+//!    polls (or drops) that task's future on this thread, holding its reference; it may be
+//!    dereferenced for the header's immutable fields during that time.
+//!
 //! Panics in a future's `poll` or `drop`, and in an output's `drop`, are caught in the harness;
 //! no unwinding crosses a vtable function.
 
+mod alloc;
 mod core;
 mod error;
 mod harness;
@@ -92,30 +97,19 @@ pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }
 
-/// The task being polled on this thread: its id and header address (compared, never
-/// dereferenced, outside the harness), and whether it asked to be re-polled by yielding.
-#[derive(Clone, Copy)]
-struct Current {
-    id: Id,
-    header: *const (),
-    self_yield: bool,
-}
-
 thread_local! {
-    static CURRENT_TASK: Cell<Option<Current>> = const { Cell::new(None) };
+    /// The task being polled on this thread, or null (rule 9).
+    static CURRENT_TASK: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
+    /// Set by `yield_now` when it deferred a self-wake; read and cleared by the harness.
+    static SELF_YIELD: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Marks a task as the one being polled on this thread until the guard drops.
-pub(crate) struct CurrentTaskGuard(Option<Current>);
+pub(crate) struct CurrentTaskGuard(*const Header);
 
 impl CurrentTaskGuard {
-    pub(crate) fn enter(id: Id, header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
-        let current = Current {
-            id,
-            header: header.as_ptr() as *const (),
-            self_yield: false,
-        };
-        CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(Some(current))))
+    pub(crate) fn enter(header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
+        CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(header.as_ptr())))
     }
 }
 
@@ -129,26 +123,18 @@ impl Drop for CurrentTaskGuard {
 /// read-modify-write), note it, and let the harness re-queue the task as it leaves `RUNNING`.
 /// Any other waker (a combinator's, a foreign executor's) is woken normally by the caller.
 fn defer_self_wake(waker: &std::task::Waker) -> bool {
-    CURRENT_TASK.with(|c| match c.get() {
-        Some(mut cur) if raw::is_task_waker(waker) && waker.data() == cur.header => {
-            cur.self_yield = true;
-            c.set(Some(cur));
-            true
-        }
-        _ => false,
-    })
+    let current = CURRENT_TASK.with(|c| c.get());
+    if !current.is_null() && raw::is_task_waker(waker) && std::ptr::eq(waker.data(), current.cast())
+    {
+        SELF_YIELD.with(|f| f.set(true));
+        return true;
+    }
+    false
 }
 
 /// Whether the poll that just ended deferred a self-wake; clears the note.
 pub(crate) fn take_self_yield() -> bool {
-    CURRENT_TASK.with(|c| match c.get() {
-        Some(mut cur) if cur.self_yield => {
-            cur.self_yield = false;
-            c.set(Some(cur));
-            true
-        }
-        _ => false,
-    })
+    SELF_YIELD.with(|f| f.replace(false))
 }
 
 /// The id of the task being polled. Panics outside a task.
@@ -159,5 +145,8 @@ pub fn id() -> Id {
 
 /// The id of the task being polled, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    CURRENT_TASK.with(|c| c.get().map(|cur| cur.id))
+    let current = CURRENT_TASK.with(|c| c.get());
+    // SAFETY: rule 9 — a non-null CURRENT_TASK is a task this thread is polling, whose
+    // reference the harness holds for the whole poll.
+    (!current.is_null()).then(|| unsafe { (*current).id })
 }

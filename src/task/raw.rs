@@ -155,8 +155,7 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Cell::new(future, scheduler, id, vtable::<F, S>());
-    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    let ptr = Cell::new(future, scheduler, id, vtable::<F, S>()).cast::<Header>();
     // SAFETY: the state starts with three references (state.rs `INITIAL`), one per handle.
     unsafe {
         let task = Task::from_raw(ptr);
@@ -196,8 +195,8 @@ unsafe fn schedule<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>
 }
 
 unsafe fn dealloc<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: rule 1 — the last reference is gone, the cell was leaked from a Box in `new_task`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    // SAFETY: rule 1 — the last reference is gone; the cell came from `Cell::new`.
+    unsafe { Cell::<F, S>::free(ptr.cast()) };
 }
 
 unsafe fn try_read_output<F: Future + Send + 'static, S: Schedule>(
