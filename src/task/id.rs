@@ -2,7 +2,8 @@ use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+// Id allocation is not part of any loom model, so it uses std directly.
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An opaque identifier of a spawned task, unique for the life of the process.
 #[derive(Clone, Copy, Debug, Hash, Eq, PartialEq, Ord, PartialOrd)]

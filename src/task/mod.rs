@@ -52,6 +52,9 @@ mod join;
 mod raw;
 mod state;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 pub use self::error::JoinError;
 pub use self::id::Id;
 pub use self::join::{AbortHandle, JoinHandle};
