@@ -348,7 +348,8 @@ impl Core {
                 self.timers.borrow_mut().clock_mut().advance_to(deadline);
             }
         } else {
-            let timeout = deadline.map(|d| d.saturating_duration_since(self.timers.borrow().now()));
+            let timeout =
+                deadline.map(|d| d.saturating_duration_since(self.timers.borrow_mut().now()));
             if is_idle() && timeout != Some(Duration::ZERO) && self.try_park() {
                 self.with_driver(|d| d.park(timeout));
                 self.shared.park_state.swap(RUNNING, AcqRel);

@@ -87,7 +87,9 @@ impl Future for Sleep {
                 None => Poll::Ready(None),
             },
             _ => {
-                if t.now() >= deadline {
+                // A deadline the clock has already reached is ready without reading the clock;
+                // any other is registered and fires on the next turn if it is due already.
+                if deadline <= t.reached() {
                     Poll::Ready(None)
                 } else {
                     Poll::Ready(Some((t.insert(deadline, cx.waker().clone()), t.id())))

@@ -1,13 +1,16 @@
-//! The timer store: a min-heap of millisecond deadlines over a generation-tagged slab.
+//! The timer store: millisecond buckets in a B-tree over a generation-tagged slab.
 //!
 //! One store per runtime, reached only from the thread driving it. The scheduler asks for the
 //! nearest deadline and sleeps in `io_uring_enter` with that timeout, so any number of sleeps
-//! costs one kernel wait. Cancelling a sleep removes its slab entry at once and leaves its heap
-//! entry to be skipped when it surfaces; the heap is rebuilt when such stale entries outnumber
-//! the live ones, so churn (timeouts that never fire) cannot grow it without bound.
+//! costs one kernel wait. Deadlines round up to the millisecond, so timers due in the same
+//! millisecond share a bucket: inserting is a B-tree lookup among the distinct deadlines plus a
+//! push, and firing takes whole buckets.
+//!
+//! Cancelling a sleep frees its slab entry at once and leaves its key in the bucket, to be
+//! skipped when the bucket comes due; when such stale keys outnumber the live timers, the
+//! buckets are rebuilt, so churn (timeouts that never fire) cannot grow them without bound.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -23,7 +26,11 @@ struct Entry {
 pub(crate) struct TimerStore {
     origin: Instant,
     entries: GenSlab<Entry>,
-    heap: BinaryHeap<Reverse<(u64, u64)>>,
+    buckets: BTreeMap<u64, Vec<u64>>,
+    /// Keys in all buckets, live or stale.
+    queued: usize,
+    /// A lower bound of the clock: the last instant read.
+    last_now: Instant,
     clock: Clock,
     id: u64,
 }
@@ -31,10 +38,13 @@ pub(crate) struct TimerStore {
 impl TimerStore {
     pub(crate) fn new() -> TimerStore {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let origin = Instant::now();
         TimerStore {
-            origin: Instant::now(),
+            origin,
             entries: GenSlab::new(),
-            heap: BinaryHeap::new(),
+            buckets: BTreeMap::new(),
+            queued: 0,
+            last_now: origin,
             clock: Clock::Real,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
@@ -44,8 +54,15 @@ impl TimerStore {
         self.id
     }
 
-    pub(crate) fn now(&self) -> Instant {
-        self.clock.now()
+    pub(crate) fn now(&mut self) -> Instant {
+        let now = self.clock.now();
+        self.last_now = now;
+        now
+    }
+
+    /// An instant the clock has certainly reached (no clock read).
+    pub(crate) fn reached(&self) -> Instant {
+        self.last_now
     }
 
     pub(crate) fn clock_mut(&mut self) -> &mut Clock {
@@ -63,8 +80,10 @@ impl TimerStore {
         }
     }
 
-    fn instant_of(&self, tick: u64) -> Instant {
-        self.origin + Duration::from_millis(tick)
+    fn is_live(&self, tick: u64, key: u64) -> bool {
+        self.entries
+            .get(Key::from_u64(key))
+            .is_some_and(|e| !e.fired && e.tick == tick)
     }
 
     pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> Key {
@@ -74,11 +93,13 @@ impl TimerStore {
             waker: Some(waker),
             fired: false,
         });
-        self.heap.push(Reverse((tick, key.to_u64())));
+        self.buckets.entry(tick).or_default().push(key.to_u64());
+        self.queued += 1;
         key
     }
 
     /// Whether the timer fired (its entry is then freed); otherwise refreshes the waker.
+    /// `None` when the key is unknown.
     pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Option<bool> {
         let entry = self.entries.get_mut(key)?;
         if entry.fired {
@@ -93,50 +114,56 @@ impl TimerStore {
 
     pub(crate) fn remove(&mut self, key: Key) {
         self.entries.remove(key);
-        if self.heap.len() > 1024 && self.heap.len() > 2 * self.entries.len() {
+        if self.queued > 1024 && self.queued > 2 * self.entries.len() {
             self.compact();
         }
     }
 
     fn compact(&mut self) {
-        let entries = &self.entries;
-        let live: Vec<_> = self
-            .heap
-            .drain()
-            .filter(|Reverse((tick, k))| {
-                entries
-                    .get(Key::from_u64(*k))
-                    .is_some_and(|e| !e.fired && e.tick == *tick)
-            })
-            .collect();
-        self.heap = BinaryHeap::from(live);
+        let mut buckets = std::mem::take(&mut self.buckets);
+        for (tick, keys) in buckets.iter_mut() {
+            keys.retain(|&k| self.is_live(*tick, k));
+        }
+        buckets.retain(|_, keys| !keys.is_empty());
+        self.queued = buckets.values().map(Vec::len).sum();
+        self.buckets = buckets;
     }
 
-    /// The earliest pending deadline, dropping stale heap entries on the way.
+    /// The earliest pending deadline, dropping buckets with nothing live on the way.
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&Reverse((tick, k))) = self.heap.peek() {
-            match self.entries.get(Key::from_u64(k)) {
-                Some(e) if !e.fired && e.tick == tick => return Some(self.instant_of(tick)),
-                _ => {
-                    self.heap.pop();
+        loop {
+            let (&tick, keys) = self.buckets.iter_mut().next()?;
+            // Trim stale keys from the end until a live one shows up.
+            while let Some(&k) = keys.last() {
+                if self
+                    .entries
+                    .get(Key::from_u64(k))
+                    .is_some_and(|e| !e.fired && e.tick == tick)
+                {
+                    return Some(self.origin + Duration::from_millis(tick));
                 }
+                keys.pop();
+                self.queued -= 1;
             }
+            self.buckets.remove(&tick);
         }
-        None
     }
 
     /// Fire every timer due at `now`, collecting their wakers.
     pub(crate) fn fire(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
         let now_tick = now.saturating_duration_since(self.origin).as_millis() as u64;
-        while let Some(&Reverse((tick, k))) = self.heap.peek() {
-            if tick > now_tick {
+        while let Some(entry) = self.buckets.first_entry() {
+            if *entry.key() > now_tick {
                 break;
             }
-            self.heap.pop();
-            if let Some(e) = self.entries.get_mut(Key::from_u64(k)) {
-                if !e.fired && e.tick == tick {
-                    e.fired = true;
-                    wakers.extend(e.waker.take());
+            let (tick, keys) = entry.remove_entry();
+            self.queued -= keys.len();
+            for k in keys {
+                if let Some(e) = self.entries.get_mut(Key::from_u64(k)) {
+                    if !e.fired && e.tick == tick {
+                        e.fired = true;
+                        wakers.extend(e.waker.take());
+                    }
                 }
             }
         }
