@@ -48,14 +48,16 @@ pub use task::spawn;
 
 #[doc(hidden)]
 pub mod __private {
+    use std::borrow::BorrowMut;
     use std::future::Future;
 
     use crate::runtime::Builder;
 
     /// What `#[ringolo::main]` expands to: a build failure is printed (cause and fix) and the
     /// process exits with status 1, without a panic backtrace.
-    pub fn block_on_main<F: Future>(mut builder: Builder, future: F) -> F::Output {
-        match builder.build() {
+    /// The builder comes by value or as the `&mut Builder` a chain of setters returns.
+    pub fn block_on_main<F: Future>(mut builder: impl BorrowMut<Builder>, future: F) -> F::Output {
+        match builder.borrow_mut().build() {
             Ok(rt) => rt.block_on(future),
             Err(e) => {
                 eprintln!("{e}");
@@ -66,8 +68,8 @@ pub mod __private {
 
     /// What `#[ringolo::test]` expands to: a build failure fails the test with the message.
     #[track_caller]
-    pub fn block_on_test<F: Future>(mut builder: Builder, future: F) -> F::Output {
-        match builder.build() {
+    pub fn block_on_test<F: Future>(mut builder: impl BorrowMut<Builder>, future: F) -> F::Output {
+        match builder.borrow_mut().build() {
             Ok(rt) => rt.block_on(future),
             Err(e) => panic!("{e}"),
         }

@@ -226,3 +226,16 @@ fn drop_waits_for_cancelled_ops_without_hanging() {
     common::close(r);
     common::close(w);
 }
+
+#[test]
+fn driver_stats_from_inside_block_on_does_not_deadlock() {
+    let rt = common::rt();
+    let inside = rt.block_on(async {
+        ringolo::driver::Op::new(ringolo::driver::ops::Nop)
+            .await
+            .unwrap();
+        rt.driver_stats()
+    });
+    assert!(inside.sqes_pushed >= 1);
+    assert!(rt.driver_stats().cqes >= 1);
+}

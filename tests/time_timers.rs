@@ -225,3 +225,12 @@ fn hundred_thousand_sleeps() {
 fn sleep_outside_runtime_panics_clearly() {
     futures::executor::block_on(sleep(Duration::from_millis(1)));
 }
+
+#[ringolo::test(start_paused = true)]
+async fn test_macro_start_paused() {
+    let virt = time::now();
+    let wall = Instant::now();
+    sleep(Duration::from_secs(600)).await;
+    assert!(time::now() - virt >= Duration::from_secs(600));
+    assert!(wall.elapsed() < Duration::from_secs(1));
+}

@@ -24,6 +24,13 @@
 //!    than freeing memory the kernel may still write.
 //! 5. **On shutdown** every in-flight op is cancelled and the driver waits, bounded, for the
 //!    final CQEs; payloads still in flight at the deadline are leaked, never freed.
+//! 6. **Plain syscalls** the driver makes beside the ring (entering it, reading the eventfd,
+//!    closing a reclaimed fd) touch only descriptors the runtime owns or that the kernel just
+//!    created for an op nobody awaits, and only stack buffers sized to what the call writes.
+//!
+//! An `Operation` must not set `IOSQE_IO_LINK`, `IOSQE_IO_HARDLINK` or
+//! `IOSQE_CQE_SKIP_SUCCESS` itself: links are the driver's to place (an `OpList` chain), and a
+//! skipped success CQE would leave its op waiting for ever.
 
 mod multishot;
 mod op;
@@ -91,14 +98,20 @@ pub(crate) enum Lifecycle {
     Waiting {
         waker: Option<Waker>,
         partial: Option<(i32, u32)>,
+        reclaim: Reclaim,
     },
     /// The final CQE arrived; the future has not picked it up yet.
-    Completed { res: i32, flags: u32 },
+    Completed {
+        res: i32,
+        flags: u32,
+        reclaim: Reclaim,
+    },
     /// A multishot request: CQEs queue up until the stream takes them.
     Streaming {
         waker: Option<Waker>,
         queue: VecDeque<(i32, u32)>,
         finished: bool,
+        reclaim: Reclaim,
     },
     /// The owner is gone; the payload waits here for the final CQE (rule 1).
     Orphaned {
@@ -123,6 +136,8 @@ pub(crate) struct Driver {
     to_drop: Vec<Box<dyn Any + Send>>,
     issuer: Option<ThreadId>,
     config: RingConfig,
+    /// Set once shutdown gave up on in-flight ops (rule 5): from then on nothing is freed.
+    abandoned: bool,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     pub(crate) stats: DriverStats,
@@ -137,6 +152,7 @@ impl Driver {
         let (ring, features) = setup::build_ring(&config)?;
         Ok(Driver {
             pending: Vec::with_capacity(64),
+            abandoned: false,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ring,
             ops: GenSlab::new(),
@@ -241,10 +257,9 @@ impl Driver {
                 (0, None)
             };
             if let Err(e) = self.enter(to_submit, min, wait) {
+                // Nothing is dropped (rule 3): what is queued stays queued for the next turn.
                 tracing::warn!("io_uring_enter failed: {e}");
-                if !all {
-                    std::thread::yield_now();
-                }
+                return;
             }
             if all {
                 return;
@@ -273,7 +288,7 @@ impl Driver {
                     .submitter()
                     .submit_with_args(min_complete.max(1) as usize, &args)
             }
-            // SAFETY: a plain enter with no argument struct; no memory is handed over.
+            // SAFETY: rule 6 — a plain enter with no argument struct; no memory is handed over.
             None => unsafe {
                 self.ring
                     .submitter()
@@ -290,21 +305,33 @@ impl Driver {
     }
 
     /// Register a single-shot op and push its SQE.
-    pub(crate) fn submit(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
+    pub(crate) fn submit(
+        &mut self,
+        entry: squeue::Entry,
+        waker: Option<Waker>,
+        reclaim: Reclaim,
+    ) -> Key {
         let key = self.ops.insert(Lifecycle::Waiting {
             waker,
             partial: None,
+            reclaim,
         });
         self.push(entry.user_data(key.to_u64()), false);
         key
     }
 
     /// Register a multishot request and push its SQE.
-    pub(crate) fn submit_multishot(&mut self, entry: squeue::Entry, waker: Option<Waker>) -> Key {
+    pub(crate) fn submit_multishot(
+        &mut self,
+        entry: squeue::Entry,
+        waker: Option<Waker>,
+        reclaim: Reclaim,
+    ) -> Key {
         let key = self.ops.insert(Lifecycle::Streaming {
             waker,
             queue: VecDeque::new(),
             finished: false,
+            reclaim,
         });
         self.push(entry.user_data(key.to_u64()), false);
         key
@@ -314,7 +341,7 @@ impl Driver {
     /// Returns `None` (nothing pushed) when a chain is longer than the SQ.
     pub(crate) fn submit_list(
         &mut self,
-        entries: Vec<squeue::Entry>,
+        entries: Vec<(squeue::Entry, Reclaim)>,
         waker: &Waker,
         link: bool,
     ) -> Option<Vec<Key>> {
@@ -323,10 +350,11 @@ impl Driver {
             return None;
         }
         let mut keys = Vec::with_capacity(n);
-        for (i, entry) in entries.into_iter().enumerate() {
+        for (i, (entry, reclaim)) in entries.into_iter().enumerate() {
             let key = self.ops.insert(Lifecycle::Waiting {
                 waker: Some(waker.clone()),
                 partial: None,
+                reclaim,
             });
             let mut entry = entry.user_data(key.to_u64());
             let linked = link && i + 1 < n;
@@ -342,14 +370,16 @@ impl Driver {
     /// The final result of a single-shot op, or `None` after storing `waker`.
     pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker) -> Option<(i32, u32)> {
         match self.ops.get_mut(key) {
-            Some(Lifecycle::Completed { res, flags }) => {
+            Some(Lifecycle::Completed { res, flags, .. }) => {
                 let out = (*res, *flags);
                 self.ops.remove(key);
                 Some(out)
             }
             Some(Lifecycle::Waiting { waker: slot, .. }) => {
                 if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    *slot = Some(waker.clone());
+                    if let Some(old) = slot.replace(waker.clone()) {
+                        self.defer_waker_drop(old);
+                    }
                 }
                 None
             }
@@ -368,6 +398,7 @@ impl Driver {
                 waker: slot,
                 queue,
                 finished,
+                ..
             }) => {
                 if let Some(item) = queue.pop_front() {
                     return Ok(Some(item));
@@ -377,7 +408,9 @@ impl Driver {
                     return Ok(None);
                 }
                 if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    *slot = Some(waker.clone());
+                    if let Some(old) = slot.replace(waker.clone()) {
+                        self.defer_waker_drop(old);
+                    }
                 }
                 Err(())
             }
@@ -394,7 +427,16 @@ impl Driver {
         reclaim: Reclaim,
     ) {
         let Some(slot) = self.ops.get_mut(key) else {
-            self.to_drop.extend(payload);
+            if self.abandoned {
+                // Rule 5: the slab was given up with ops still in flight; this payload may be
+                // one of them.
+                std::mem::forget(payload);
+                self.stats.leaked += 1;
+            } else {
+                // The final CQE came in after the slot was orphaned at shutdown (or the slot
+                // was reused): the kernel is done with this payload.
+                self.to_drop.extend(payload);
+            }
             return;
         };
         match slot {
@@ -426,7 +468,16 @@ impl Driver {
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
-            Lifecycle::Orphaned { .. } => debug_assert!(false, "op orphaned twice"),
+            Lifecycle::Orphaned { keep_alive, .. } => {
+                // Orphaned at shutdown while its future still lived; the future's payload
+                // is the one the kernel uses, so it joins the slot until the final CQE.
+                if keep_alive.is_none() {
+                    *keep_alive = payload;
+                } else {
+                    debug_assert!(payload.is_none(), "op orphaned twice");
+                    std::mem::forget(payload);
+                }
+            }
         }
     }
 
@@ -522,19 +573,28 @@ impl Driver {
                     continue;
                 };
                 match slot {
-                    Lifecycle::Waiting { waker, partial } => {
+                    Lifecycle::Waiting {
+                        waker,
+                        partial,
+                        reclaim,
+                    } => {
                         if more {
                             partial.get_or_insert((res, flags));
                             continue;
                         }
                         let (res, flags) = partial.take().unwrap_or((res, flags));
                         to_wake.extend(waker.take());
-                        *slot = Lifecycle::Completed { res, flags };
+                        *slot = Lifecycle::Completed {
+                            res,
+                            flags,
+                            reclaim: *reclaim,
+                        };
                     }
                     Lifecycle::Streaming {
                         waker,
                         queue,
                         finished,
+                        ..
                     } => {
                         if *finished {
                             stats.unknown_cqes += 1;
@@ -621,16 +681,22 @@ impl Driver {
     /// Rule 5: cancel everything in flight (futures are already gone, so everything left is an
     /// orphan or an unclaimed result) and wait up to `deadline` for the final CQEs.
     pub(crate) fn shutdown(&mut self, grace: Duration) {
-        let keys: Vec<Key> = self
+        // Ops whose futures still live (returned out of block_on, leaked): cancel them too,
+        // undoing only what their own kind says their results hold.
+        let keys: Vec<(Key, Reclaim)> = self
             .ops
             .iter_mut()
-            .filter(|(_, l)| !matches!(l, Lifecycle::Orphaned { .. }))
-            .map(|(k, _)| k)
+            .filter_map(|(k, l)| match l {
+                Lifecycle::Waiting { reclaim, .. }
+                | Lifecycle::Streaming { reclaim, .. }
+                | Lifecycle::Completed { reclaim, .. } => Some((k, *reclaim)),
+                Lifecycle::Orphaned { .. } => None,
+            })
             .collect();
-        for key in keys {
-            self.orphan(key, None, Reclaim::CloseFd);
+        for (key, reclaim) in keys {
+            self.orphan(key, None, reclaim);
         }
-        if !self.is_issuer() && self.issuer.is_some() {
+        if self.features.single_issuer && self.issuer.is_some() && !self.is_issuer() {
             self.leak_all("the runtime was dropped on a thread that cannot enter its ring");
             return;
         }
@@ -665,11 +731,12 @@ impl Driver {
         self.stats.leaked += leaked;
         self.ops.drain();
         self.orphans = 0;
+        self.abandoned = true;
     }
 }
 
 fn drain_eventfd(fd: RawFd) {
     let mut buf = 0u64;
-    // SAFETY: a plain read of 8 bytes into a local; the eventfd is non-blocking.
+    // SAFETY: rule 6 — an 8-byte read into a local from the runtime's own non-blocking eventfd.
     unsafe { libc::read(fd, (&mut buf as *mut u64).cast(), 8) };
 }

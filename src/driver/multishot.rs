@@ -74,9 +74,13 @@ impl<T: MultishotOperation> Stream for Multishot<T> {
             State::Done => Poll::Ready(None),
             State::Idle => {
                 let payload = this.payload.as_mut().expect("payload present until done");
+                let (entry, reclaim, waker) =
+                    (payload.build(), payload.reclaim(), cx.waker().clone());
                 let submitted = context::with_driver(|driver| {
-                    let key = driver.submit_multishot(payload.build(), Some(cx.waker().clone()));
-                    (key, driver.id)
+                    (
+                        driver.submit_multishot(entry, Some(waker), reclaim),
+                        driver.id,
+                    )
                 });
                 match submitted {
                     Some((key, ring)) => {

@@ -45,7 +45,7 @@ pub enum Reclaim {
 impl Reclaim {
     pub(crate) fn apply(self, res: i32) {
         if self == Reclaim::CloseFd && res >= 0 {
-            // SAFETY: the fd was just created by the kernel for an op nobody awaits; no one else
+            // SAFETY: rule 6 of driver/mod.rs — the fd was just created by the kernel for an op nobody awaits; no one else
             // can know its number, so closing it cannot close someone else's file.
             unsafe { libc::close(res) };
         }
@@ -65,6 +65,10 @@ impl Reclaim {
 /// a `CString`), and `self` must not touch that memory until `complete` is called or `self` is
 /// dropped. The driver guarantees it keeps `self` alive, unmoved in that sense and untouched,
 /// until the final CQE of the request has arrived, even when the `Op` future is dropped early.
+///
+/// The entry must not carry `IOSQE_IO_LINK`, `IOSQE_IO_HARDLINK` or `IOSQE_CQE_SKIP_SUCCESS`:
+/// linking is done by [`OpList`](super::OpList), and an op whose success CQE is skipped would
+/// never complete.
 pub unsafe trait Operation: Send + 'static {
     /// What awaiting the op yields.
     type Output;
@@ -127,8 +131,11 @@ impl<T: Operation> Future for Op<T> {
         let payload = this.payload.as_mut().expect("Op polled after completion");
         let result = match this.in_flight {
             None => {
+                // `build` and the waker clone are user code: run them outside the driver borrow.
+                let (entry, reclaim, waker) =
+                    (payload.build(), payload.reclaim(), cx.waker().clone());
                 let submitted = context::with_driver(|driver| {
-                    let key = driver.submit(payload.build(), Some(cx.waker().clone()));
+                    let key = driver.submit(entry, Some(waker), reclaim);
                     this.in_flight = Some((key, driver.id));
                 });
                 match submitted {

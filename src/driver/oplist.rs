@@ -113,11 +113,13 @@ impl<T: Operation> Future for OpList<T> {
             None => {
                 let link = this.kind == OpListKind::Chain;
                 let payloads = &mut this.payloads;
+                // `build` is user code: run it outside the driver borrow.
+                let entries: Vec<_> = payloads
+                    .iter_mut()
+                    .map(|p| p.as_mut().expect("unsubmitted"))
+                    .map(|p| (p.build(), p.reclaim()))
+                    .collect();
                 let submitted = context::with_driver(|driver| {
-                    let entries = payloads
-                        .iter_mut()
-                        .map(|p| p.as_mut().expect("unsubmitted").build())
-                        .collect();
                     driver
                         .submit_list(entries, cx.waker(), link)
                         .map(|keys| (keys, driver.id))

@@ -101,7 +101,7 @@ impl Builder {
         };
         let (shared, core) = current_thread::new(ring, config)?;
         if self.start_paused {
-            core.timers.borrow_mut().clock_mut().pause();
+            core.timers.borrow_mut().pause();
         }
         Ok(Runtime {
             shared,

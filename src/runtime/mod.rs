@@ -109,6 +109,11 @@ impl Runtime {
     /// The driver's counters (submissions, enters, overflows, unknown CQEs, ...). Waits if
     /// another thread is inside `block_on`.
     pub fn driver_stats(&self) -> DriverStats {
+        let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
+        if let Some(Some(stats)) = context::with_core(|core| mine(core).then(|| core.stats())) {
+            // Called from inside this runtime's own block_on: the core is in use right here.
+            return stats;
+        }
         self.take_core()
             .core
             .as_ref()

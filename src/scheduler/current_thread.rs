@@ -5,6 +5,13 @@
 //! other thread go through the mutex-protected inject queue and, when the driving thread is
 //! parked in `io_uring_enter`, write the runtime's eventfd, which a multishot poll on the ring
 //! turns into a completion.
+//!
+//! # Rules
+//!
+//! 1. **The eventfd** is created here, owned by `Shared` (closed when the last task, waker or
+//!    handle lets go of it), and only ever written or read 8 bytes at a time from a local.
+//! 2. **The core** is touched only by the thread inside `block_on` (or `Runtime::drop`), through
+//!    the thread-local context; other threads reach `Shared` alone.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -67,6 +74,8 @@ pub(crate) struct Core {
     driver: RefCell<Driver>,
     pub(crate) timers: RefCell<TimerStore>,
     polls: Cell<u64>,
+    /// Set when shutdown starts: tasks spawned from then on are cancelled at once.
+    closed: Cell<bool>,
 }
 
 impl Shared {
@@ -93,7 +102,7 @@ impl Shared {
         if self.park_state.swap(NOTIFIED, AcqRel) == PARKED {
             self.remote_unparks.fetch_add(1, Relaxed);
             let one = 1u64;
-            // SAFETY: an 8-byte write from a local to the eventfd this struct owns.
+            // SAFETY: rule 1 — an 8-byte write from a local to the eventfd this struct owns.
             unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
         }
     }
@@ -193,7 +202,7 @@ pub(crate) fn new(
     ring: RingConfig,
     config: Config,
 ) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
-    // SAFETY: plain syscall; the result is checked before use.
+    // SAFETY: rule 1 — a plain syscall creating the eventfd; the result is checked before use.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     if fd < 0 {
         return Err(BuildError::other(
@@ -201,7 +210,7 @@ pub(crate) fn new(
             std::io::Error::last_os_error(),
         ));
     }
-    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    // SAFETY: rule 1 — `fd` is a fresh descriptor nobody else owns.
     let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
     let driver = Driver::new(ring, eventfd.as_raw_fd())?;
     let shared = Arc::new(Shared {
@@ -223,6 +232,7 @@ pub(crate) fn new(
         driver: RefCell::new(driver),
         timers: RefCell::new(TimerStore::new()),
         polls: Cell::new(0),
+        closed: Cell::new(false),
     });
     Ok((shared, core))
 }
@@ -267,6 +277,13 @@ impl Core {
     }
 
     fn bind(&self, task: OwnedTask, notified: Notif) {
+        if self.closed.get() {
+            // Spawned while shutting down (say, from a Drop impl): cancelled at once, so its
+            // JoinHandle resolves and its future is dropped inside the runtime.
+            drop(notified);
+            task.shutdown();
+            return;
+        }
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
         task.header().owner_key.store(entry.key(), Relaxed);
@@ -337,7 +354,11 @@ impl Core {
     /// One driver turn: submit, reap, fire timers; sleep in the kernel first when idle. A paused
     /// clock with nothing to run jumps to the next deadline instead of sleeping.
     fn turn(&self, root: &RootWaker) {
-        let is_idle = || self.run_queue.borrow().is_empty() && !root.woken.load(Acquire);
+        let is_idle = || {
+            self.run_queue.borrow().is_empty()
+                && !root.woken.load(Acquire)
+                && !self.shared.inject_pending.load(Acquire)
+        };
         let (deadline, paused) = {
             let mut timers = self.timers.borrow_mut();
             (timers.next_deadline(), timers.clock_mut().is_paused())
@@ -394,6 +415,7 @@ impl Core {
     /// Cancel every task, then let the driver wait (bounded) for the kernel to finish with their
     /// buffers (driver rule 5).
     pub(crate) fn shutdown(&self) {
+        self.closed.set(true);
         let injected = {
             let mut inject = self.shared.inject.lock().unwrap_or_else(|e| e.into_inner());
             inject.closed = true;

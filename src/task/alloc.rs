@@ -7,6 +7,14 @@
 //! holding at most `CACHE_BYTES` per thread; everything else goes to the global allocator.
 //! The cache is emptied when its thread exits, and bypassed under `--cfg ringolo_no_task_cache`
 //! (the AddressSanitizer run), so that a use-after-free of a task is caught.
+//!
+//! # Rules
+//!
+//! 1. A block handed out by `allocate` for a cached class has that class's layout (size a
+//!    multiple of 32 at least the request, alignment 16, at least the request's); any other
+//!    request is passed to the global allocator unchanged.
+//! 2. A block in a free list was allocated with its class's layout, its contents were dropped,
+//!    and the list is its only owner.
 
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
@@ -28,8 +36,7 @@ impl Drop for Cache {
     fn drop(&mut self) {
         for (class, list) in self.free.iter_mut().enumerate() {
             for ptr in list.drain(..) {
-                // SAFETY: every cached block was allocated by `alloc` below with this class's
-                // layout and is owned by the cache alone.
+                // SAFETY: rule 2 — allocated with this class's layout, owned by the cache alone.
                 unsafe { alloc::dealloc(ptr.as_ptr(), class_layout(class)) };
             }
         }
@@ -76,7 +83,8 @@ pub(super) fn allocate(layout: Layout) -> NonNull<u8> {
         }
         None => layout,
     };
-    // SAFETY: `real` has a non-zero size (task cells are never zero-sized).
+    // SAFETY: rule 1 — `real` is the class layout or the request itself, never zero-sized
+    // (`class_of` excludes size 0 and task cells always hold a header).
     let ptr = unsafe { alloc::alloc(real) };
     NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(real))
 }
@@ -88,7 +96,7 @@ pub(super) fn allocate(layout: Layout) -> NonNull<u8> {
 /// any more.
 pub(super) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
     let Some(class) = class_of(layout) else {
-        // SAFETY: allocated with exactly `layout` (the caller's contract).
+        // SAFETY: rule 1 — uncached requests are allocated with exactly `layout`.
         unsafe { alloc::dealloc(ptr.as_ptr(), layout) };
         return;
     };
@@ -105,7 +113,7 @@ pub(super) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
         })
         .unwrap_or(false);
     if !cached {
-        // SAFETY: blocks of this class are allocated with `class_layout(class)`.
+        // SAFETY: rule 1 — blocks of this class are allocated with `class_layout(class)`.
         unsafe { alloc::dealloc(ptr.as_ptr(), class_layout(class)) };
     }
 }

@@ -99,7 +99,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 waker: UnsafeCell::new(None),
             },
         };
-        // SAFETY: `ptr` is fresh memory with `Self`'s size and alignment.
+        // SAFETY: rule 1 — `ptr` is fresh memory from alloc.rs with `Self`'s size and alignment.
         unsafe { ptr.as_ptr().write(cell) };
         ptr
     }
@@ -126,7 +126,7 @@ impl Header {
 // SAFETY: rule 3, 5, 6 and 7 in task/mod.rs — every field behind an UnsafeCell is reached only by
 // the party the state word grants access to, and the rest are atomics or immutable.
 unsafe impl Send for Header {}
-// SAFETY: as above.
+// SAFETY: rule 4, as above.
 unsafe impl Sync for Header {}
 
 impl Trailer {

@@ -55,7 +55,8 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     }
 
     fn to_task(&self) -> Task<S> {
-        // SAFETY: used only where a reference is being handed over; see each caller.
+        // SAFETY: rule 2 — used only where a counted reference is handed over (the poller's to a
+        // new Notified, or the registry's on release); see each caller.
         unsafe { Task::from_raw(self.header_ptr()) }
     }
 
@@ -133,16 +134,16 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
                 let Stage::Running(future) = (unsafe { &mut *ptr }) else {
                     unreachable!("polled a task whose future is gone");
                 };
+                // SAFETY: rule 1 — the cell never moves, so the future stays pinned in place.
                 let future = unsafe { Pin::new_unchecked(future) };
                 future.poll(&mut Context::from_waker(waker))
             })
         }));
+        // Taken whatever the outcome, so a yield inside a poll that then finished cannot leak
+        // into the next task's poll.
+        let self_yield = super::take_self_yield();
         let output = match res {
-            Ok(Poll::Pending) => {
-                return PollOutcome::Pending {
-                    self_yield: super::take_self_yield(),
-                }
-            }
+            Ok(Poll::Pending) => return PollOutcome::Pending { self_yield },
             Ok(Poll::Ready(out)) => Ok(out),
             Err(payload) => {
                 self.scheduler().unhandled_panic();

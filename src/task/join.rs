@@ -59,7 +59,8 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
-        // SAFETY: `out` has the task's output type: a JoinHandle<T> is only created by
+        // SAFETY: rule 5 — the handle may take the output; `out` has the task's output type: a
+        // JoinHandle<T> is only created by
         // `new_task` for a future whose output is `T`.
         unsafe {
             self.raw
@@ -88,9 +89,9 @@ pub struct AbortHandle {
     raw: RawTask,
 }
 
-// SAFETY: only atomic operations on the state word are reachable through it.
+// SAFETY: rule 4 — only atomic operations on the state word are reachable through it.
 unsafe impl Send for AbortHandle {}
-// SAFETY: as above.
+// SAFETY: rule 4, as above.
 unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {

@@ -95,9 +95,9 @@ pub(crate) struct Notified<S: 'static>(Task<S>);
 // SAFETY: rule 4 — tasks are only created from `Send` futures with `Send + Sync` schedulers, and
 // every cross-thread access goes through the atomic state word.
 unsafe impl<S> Send for Task<S> {}
-// SAFETY: as above.
+// SAFETY: rule 4, as above.
 unsafe impl<S> Sync for Task<S> {}
-// SAFETY: as above.
+// SAFETY: rule 4, as above.
 unsafe impl<S> Send for Notified<S> {}
 
 impl<S: 'static> Task<S> {
@@ -156,7 +156,8 @@ where
     S: Schedule,
 {
     let ptr = Cell::new(future, scheduler, id, vtable::<F, S>()).cast::<Header>();
-    // SAFETY: the state starts with three references (state.rs `INITIAL`), one per handle.
+    // SAFETY: rule 2 — the state starts with three references (state.rs `INITIAL`), one per
+    // handle created here.
     unsafe {
         let task = Task::from_raw(ptr);
         let notified = Notified(Task::from_raw(ptr));
@@ -189,7 +190,7 @@ unsafe fn poll<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
 unsafe fn schedule<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1; the caller counted a reference for the new Notified.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
-    // SAFETY: as above.
+    // SAFETY: rule 4, as above.
     let task = unsafe { Task::from_raw(ptr) };
     harness.scheduler().schedule(Notified(task));
 }

@@ -26,12 +26,6 @@ impl Clock {
         matches!(self, Clock::Frozen(_))
     }
 
-    pub(crate) fn pause(&mut self) {
-        if !self.is_paused() {
-            *self = Clock::Frozen(self.now());
-        }
-    }
-
     /// Returns false when the clock was not paused.
     pub(crate) fn resume(&mut self) -> bool {
         match *self {

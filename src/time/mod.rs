@@ -40,7 +40,7 @@ pub(crate) fn far_future() -> Instant {
 /// Outside a runtime.
 #[track_caller]
 pub fn pause() {
-    context::with_timers(|t| t.clock_mut().pause())
+    context::with_timers(|t| t.pause())
         .expect("ringolo::time::pause called outside a ringolo runtime");
 }
 
@@ -61,8 +61,15 @@ pub fn resume() {
 /// # Panics
 /// Outside a runtime, or if the clock is not paused.
 pub async fn advance(duration: Duration) {
-    let advanced = context::with_timers(|t| t.clock_mut().advance(duration))
-        .expect("ringolo::time::advance called outside a ringolo runtime");
+    let mut due = Vec::new();
+    let advanced = context::with_timers(|t| {
+        let advanced = t.clock_mut().advance(duration);
+        let now = t.now();
+        t.fire(now, &mut due);
+        advanced
+    })
+    .expect("ringolo::time::advance called outside a ringolo runtime");
     assert!(advanced, "time is not frozen");
+    due.into_iter().for_each(std::task::Waker::wake);
     crate::task::yield_now().await;
 }

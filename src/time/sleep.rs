@@ -1,6 +1,6 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::runtime::context;
@@ -78,35 +78,49 @@ impl Future for Sleep {
         if this.elapsed {
             return Poll::Ready(());
         }
+        enum Step {
+            Done,
+            Waiting(Option<Waker>),
+            Registered((Key, u64)),
+        }
         let deadline = this.deadline;
         let entry = this.entry;
-        let res = context::with_timers(|t| match entry {
+        // Waker clones and drops are user code: they happen outside the store's borrow.
+        let mut fresh = if entry.is_none() {
+            Some(cx.waker().clone())
+        } else {
+            None
+        };
+        let step = context::with_timers(|t| match entry {
             Some((key, store)) if store == t.id() => match t.poll(key, cx.waker()) {
-                Some(true) => Poll::Ready(None),
-                Some(false) => Poll::Pending,
-                None => Poll::Ready(None),
+                Some((true, _)) | None => Step::Done,
+                Some((false, old)) => Step::Waiting(old),
             },
             _ => {
                 // A deadline the clock has already reached is ready without reading the clock;
                 // any other is registered and fires on the next turn if it is due already.
                 if deadline <= t.reached() {
-                    Poll::Ready(None)
+                    Step::Done
                 } else {
-                    Poll::Ready(Some((t.insert(deadline, cx.waker().clone()), t.id())))
+                    let waker = fresh.take().unwrap_or_else(|| cx.waker().clone());
+                    Step::Registered((t.insert(deadline, waker), t.id()))
                 }
             }
         });
-        match res {
+        match step {
             None => panic!(
                 "ringolo: a timer was polled outside a ringolo runtime; sleep, timeout and interval \
                  must run inside Runtime::block_on or a spawned task"
             ),
-            Some(Poll::Pending) => Poll::Pending,
-            Some(Poll::Ready(Some(new_entry))) => {
+            Some(Step::Waiting(old)) => {
+                drop((old, fresh));
+                Poll::Pending
+            }
+            Some(Step::Registered(new_entry)) => {
                 this.entry = Some(new_entry);
                 Poll::Pending
             }
-            Some(Poll::Ready(None)) => {
+            Some(Step::Done) => {
                 this.entry = None;
                 this.elapsed = true;
                 Poll::Ready(())

@@ -65,6 +65,19 @@ impl TimerStore {
         self.last_now
     }
 
+    /// Pause the clock on a millisecond boundary of the store (moving it forward by less than
+    /// a millisecond), so `advance(d)` fires a `sleep(d)` registered while paused: deadlines
+    /// round up to the millisecond and `now` rounds down.
+    pub(crate) fn pause(&mut self) {
+        if self.clock.is_paused() {
+            return;
+        }
+        let now = self.clock.now();
+        let aligned = self.origin + Duration::from_millis(self.tick_of(now));
+        self.clock = Clock::Frozen(aligned);
+        self.last_now = aligned;
+    }
+
     pub(crate) fn clock_mut(&mut self) -> &mut Clock {
         &mut self.clock
     }
@@ -98,18 +111,19 @@ impl TimerStore {
         key
     }
 
-    /// Whether the timer fired (its entry is then freed); otherwise refreshes the waker.
-    /// `None` when the key is unknown.
-    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Option<bool> {
+    /// Whether the timer fired (its entry is then freed); otherwise stores `waker` and hands
+    /// back the one it replaced, for the caller to drop outside the store's borrow. `None` when
+    /// the key is unknown.
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Option<(bool, Option<Waker>)> {
         let entry = self.entries.get_mut(key)?;
         if entry.fired {
             self.entries.remove(key);
-            return Some(true);
+            return Some((true, None));
         }
-        if !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            entry.waker = Some(waker.clone());
+        if entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            return Some((false, None));
         }
-        Some(false)
+        Some((false, entry.waker.replace(waker.clone())))
     }
 
     pub(crate) fn remove(&mut self, key: Key) {
