@@ -21,136 +21,93 @@ fn thread_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
-/// (wall, cpu) of one run of `f`.
-fn measure(f: impl FnOnce()) -> (Duration, Duration) {
-    let c0 = thread_cpu();
-    let t0 = Instant::now();
-    f();
-    (t0.elapsed(), thread_cpu() - c0)
+/// One module per runtime with the same three workloads, so both sides run identical code
+/// apart from the runtime's own `spawn`, `yield_now` and `sleep`.
+macro_rules! workloads {
+    ($name:ident, $rt:ty, $build:expr, $spawn:path, $yield_now:path, $sleep:path) => {
+        mod $name {
+            use super::*;
+
+            pub fn rt() -> $rt {
+                $build
+            }
+
+            /// (wall, cpu) of `f` run inside the runtime.
+            fn timed<F: std::future::Future<Output = ()>>(rt: &$rt, f: F) -> (Duration, Duration) {
+                rt.block_on(async {
+                    let c0 = thread_cpu();
+                    let t0 = Instant::now();
+                    f.await;
+                    (t0.elapsed(), thread_cpu() - c0)
+                })
+            }
+
+            pub fn spawn_join(rt: &$rt) -> (Duration, Duration) {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| $spawn(async {})).collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+
+            pub fn yields(rt: &$rt) -> (Duration, Duration) {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..YIELD_TASKS)
+                        .map(|_| {
+                            $spawn(async {
+                                for _ in 0..YIELDS {
+                                    $yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+
+            pub fn timers(rt: &$rt) -> (Duration, Duration) {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..TIMERS)
+                        .map(|i| {
+                            $spawn(async move {
+                                $sleep(Duration::from_millis(1 + (i % 10) as u64)).await
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+        }
+    };
 }
 
-mod ringolo_side {
-    use super::*;
-    use ringolo::runtime::{Builder, Runtime};
+workloads!(
+    ringolo_side,
+    ringolo::runtime::Runtime,
+    ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap(),
+    ringolo::spawn,
+    ringolo::task::yield_now,
+    ringolo::time::sleep
+);
 
-    pub fn rt() -> Runtime {
-        Builder::new_current_thread().build().unwrap()
-    }
-
-    pub fn spawn_join(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            measure(|| ()); // warm the thread-local paths
-        });
-        let mut out = Default::default();
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| ringolo::spawn(async {})).collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            out = (t0.elapsed(), thread_cpu() - c0);
-        });
-        out
-    }
-
-    pub fn yields(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..YIELD_TASKS)
-                .map(|_| {
-                    ringolo::spawn(async {
-                        for _ in 0..YIELDS {
-                            ringolo::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            (t0.elapsed(), thread_cpu() - c0)
-        })
-    }
-
-    pub fn timers(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..TIMERS)
-                .map(|i| {
-                    ringolo::spawn(async move {
-                        ringolo::time::sleep(Duration::from_millis(1 + (i % 10) as u64)).await;
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            (t0.elapsed(), thread_cpu() - c0)
-        })
-    }
-}
-
-mod tokio_side {
-    use super::*;
-    use tokio::runtime::{Builder, Runtime};
-
-    pub fn rt() -> Runtime {
-        Builder::new_current_thread().enable_all().build().unwrap()
-    }
-
-    pub fn spawn_join(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| tokio::spawn(async {})).collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            (t0.elapsed(), thread_cpu() - c0)
-        })
-    }
-
-    pub fn yields(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..YIELD_TASKS)
-                .map(|_| {
-                    tokio::spawn(async {
-                        for _ in 0..YIELDS {
-                            tokio::task::yield_now().await;
-                        }
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            (t0.elapsed(), thread_cpu() - c0)
-        })
-    }
-
-    pub fn timers(rt: &Runtime) -> (Duration, Duration) {
-        rt.block_on(async {
-            let c0 = thread_cpu();
-            let t0 = Instant::now();
-            let handles: Vec<_> = (0..TIMERS)
-                .map(|i| {
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(1 + (i % 10) as u64)).await;
-                    })
-                })
-                .collect();
-            for h in handles {
-                h.await.unwrap();
-            }
-            (t0.elapsed(), thread_cpu() - c0)
-        })
-    }
-}
+workloads!(
+    tokio_side,
+    tokio::runtime::Runtime,
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap(),
+    tokio::spawn,
+    tokio::task::yield_now,
+    tokio::time::sleep
+);
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
