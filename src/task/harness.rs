@@ -159,6 +159,8 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
         let id = self.header().id;
         let _current = super::CurrentTaskGuard::enter(self.header_ptr());
         let res = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
+        // A drop that polled something yielding must not leave a note for the next task.
+        super::take_self_yield();
         let err = match res {
             Ok(()) => JoinError::cancelled(id),
             Err(payload) => JoinError::panic(id, payload),

@@ -112,7 +112,6 @@ pub(crate) struct CurrentTaskGuard(*const Header);
 
 impl CurrentTaskGuard {
     pub(crate) fn enter(header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
-        SELF_YIELD.with(|f| f.set(false));
         CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(header.as_ptr())))
     }
 }
