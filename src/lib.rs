@@ -37,6 +37,7 @@ mod loom;
 mod scheduler;
 mod util;
 
+pub mod buf;
 pub mod driver;
 pub mod runtime;
 pub mod task;

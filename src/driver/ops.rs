@@ -8,6 +8,7 @@ use std::time::Duration;
 use io_uring::{opcode, squeue::Entry, types};
 
 use super::{Completion, Operation};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
 
 /// `IORING_OP_NOP`: completes at once with 0. Useful to measure the ring.
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,31 +55,34 @@ unsafe impl Operation for Timeout {
     }
 }
 
-/// `IORING_OP_READ` into the spare capacity of a `Vec<u8>`; yields the byte count and the
-/// buffer (with its length extended by what was read), on success and on error alike.
+/// `IORING_OP_READ` into a buffer's spare part (from `bytes_init()` to `bytes_total()`);
+/// yields the byte count and the buffer, whose initialised length grows by what was read, on
+/// success and on error alike.
 #[derive(Debug)]
-pub struct Read {
+pub struct Read<B = Vec<u8>> {
     fd: RawFd,
-    buf: Vec<u8>,
+    buf: B,
     offset: u64,
 }
 
-impl Read {
-    /// Read up to `buf.capacity() - buf.len()` bytes from `fd` at `offset` (`u64::MAX` for the
+impl<B: IoBufMut> Read<B> {
+    /// Read up to `bytes_total() - bytes_init()` bytes from `fd` at `offset` (`u64::MAX` for the
     /// file position / a stream).
-    pub fn new(fd: RawFd, buf: Vec<u8>, offset: u64) -> Read {
+    pub fn new(fd: RawFd, buf: B, offset: u64) -> Read<B> {
         Read { fd, buf, offset }
     }
 }
 
-// SAFETY: the entry points into the Vec's heap buffer, owned by `self` and not touched until
-// `complete` (rule 1 of driver/mod.rs).
-unsafe impl Operation for Read {
-    type Output = (io::Result<usize>, Vec<u8>);
+// SAFETY: rule 1 of driver/mod.rs — the entry points into the buffer's stable memory (buf
+// rule 1), owned by `self` and not touched until `complete`.
+unsafe impl<B: IoBufMut> Operation for Read<B> {
+    type Output = BufResult<usize, B>;
     fn build(&mut self) -> Entry {
-        let spare = self.buf.spare_capacity_mut();
-        let len = u32::try_from(spare.len()).unwrap_or(u32::MAX);
-        opcode::Read::new(types::Fd(self.fd), spare.as_mut_ptr().cast(), len)
+        let init = self.buf.bytes_init();
+        let len = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
+        // SAFETY: buf rule 2 — `init <= bytes_total`, so the offset stays in the allocation.
+        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        opcode::Read::new(types::Fd(self.fd), ptr, len)
             .offset(self.offset)
             .build()
     }
@@ -86,9 +90,10 @@ unsafe impl Operation for Read {
         match result {
             Ok(c) => {
                 let n = c.result as usize;
-                // SAFETY: rule 1 of driver/mod.rs — the final CQE says the kernel wrote `n` bytes into
-                // the spare capacity it was given, which is now back in our hands.
-                unsafe { self.buf.set_len(self.buf.len() + n) };
+                let init = self.buf.bytes_init();
+                // SAFETY: rule 1 of driver/mod.rs and buf rule 2 — the final CQE says the kernel
+                // wrote `n` bytes right after the initialised part, within `bytes_total`.
+                unsafe { self.buf.set_init(init + n) };
                 (Ok(n), self.buf)
             }
             Err(e) => (Err(e), self.buf),
@@ -96,27 +101,29 @@ unsafe impl Operation for Read {
     }
 }
 
-/// `IORING_OP_WRITE` of a `Vec<u8>`'s contents; yields the byte count and the buffer.
+/// `IORING_OP_WRITE` of a buffer's initialised bytes; yields the byte count and the buffer.
 #[derive(Debug)]
-pub struct Write {
+pub struct Write<B = Vec<u8>> {
     fd: RawFd,
-    buf: Vec<u8>,
+    buf: B,
     offset: u64,
 }
 
-impl Write {
-    /// Write `buf` to `fd` at `offset` (`u64::MAX` for the file position / a stream).
-    pub fn new(fd: RawFd, buf: Vec<u8>, offset: u64) -> Write {
+impl<B: IoBuf> Write<B> {
+    /// Write `buf`'s initialised bytes to `fd` at `offset` (`u64::MAX` for the file position /
+    /// a stream).
+    pub fn new(fd: RawFd, buf: B, offset: u64) -> Write<B> {
         Write { fd, buf, offset }
     }
 }
 
-// SAFETY: the entry points into the Vec's heap buffer, owned by `self` (rule 1).
-unsafe impl Operation for Write {
-    type Output = (io::Result<usize>, Vec<u8>);
+// SAFETY: rule 1 of driver/mod.rs — the entry points into the buffer's stable memory (buf
+// rule 1), owned by `self`.
+unsafe impl<B: IoBuf> Operation for Write<B> {
+    type Output = BufResult<usize, B>;
     fn build(&mut self) -> Entry {
-        let len = u32::try_from(self.buf.len()).unwrap_or(u32::MAX);
-        opcode::Write::new(types::Fd(self.fd), self.buf.as_ptr(), len)
+        let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
+        opcode::Write::new(types::Fd(self.fd), self.buf.stable_ptr(), len)
             .offset(self.offset)
             .build()
     }
