@@ -33,6 +33,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(rust_2018_idioms)]
 
+mod blocking;
 mod loom;
 mod scheduler;
 mod util;

@@ -24,6 +24,8 @@ pub struct Builder {
     unhandled_panic: UnhandledPanic,
     shutdown_timeout: Duration,
     start_paused: bool,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
 }
 
 impl Builder {
@@ -36,6 +38,8 @@ impl Builder {
             unhandled_panic: UnhandledPanic::Ignore,
             shutdown_timeout: Duration::from_secs(1),
             start_paused: false,
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
         }
     }
 
@@ -71,6 +75,18 @@ impl Builder {
         self
     }
 
+    /// Most threads the blocking pool may run at once (default 512).
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before exiting (default 10 s).
+    pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
+        self.thread_keep_alive = d;
+        self
+    }
+
     /// Start with the clock paused (see `ringolo::time::pause`).
     pub fn start_paused(&mut self, paused: bool) -> &mut Self {
         self.start_paused = paused;
@@ -95,6 +111,8 @@ impl Builder {
             cq_entries: self.cq_entries,
         };
         let config = Config {
+            max_blocking_threads: self.max_blocking_threads,
+            thread_keep_alive: self.thread_keep_alive,
             event_interval: self.event_interval,
             unhandled_panic: self.unhandled_panic,
             shutdown_timeout: self.shutdown_timeout,

@@ -121,6 +121,11 @@ impl Runtime {
             .stats()
     }
 
+    /// Threads the blocking pool is running right now.
+    pub fn blocking_threads(&self) -> usize {
+        self.shared.blocking.threads()
+    }
+
     /// Remote unparks so far: how often another thread had to wake the parked runtime.
     pub fn remote_unparks(&self) -> u64 {
         self.shared.remote_unparks()

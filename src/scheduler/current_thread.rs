@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use crate::blocking::BlockingPool;
 use crate::driver::{Driver, DriverStats, RingConfig};
 use crate::runtime::context;
 use crate::runtime::{BuildError, UnhandledPanic};
@@ -39,6 +40,8 @@ const PARKED: u8 = 1;
 const NOTIFIED: u8 = 2;
 
 pub(crate) struct Config {
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) thread_keep_alive: Duration,
     pub(crate) event_interval: u32,
     pub(crate) unhandled_panic: UnhandledPanic,
     pub(crate) shutdown_timeout: Duration,
@@ -61,6 +64,7 @@ pub(crate) struct Shared {
     park_state: AtomicU8,
     eventfd: OwnedFd,
     pub(crate) config: Config,
+    pub(crate) blocking: BlockingPool,
     panicked: AtomicBool,
     remote_unparks: AtomicU64,
 }
@@ -221,6 +225,7 @@ pub(crate) fn new(
         inject_pending: AtomicBool::new(false),
         park_state: AtomicU8::new(RUNNING),
         eventfd,
+        blocking: BlockingPool::new(config.max_blocking_threads, config.thread_keep_alive),
         config,
         panicked: AtomicBool::new(false),
         remote_unparks: AtomicU64::new(0),
@@ -240,6 +245,10 @@ pub(crate) fn new(
 impl Core {
     pub(crate) fn handle(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    pub(crate) fn blocking_pool(&self) -> &BlockingPool {
+        &self.shared.blocking
     }
 
     #[inline]
@@ -363,7 +372,10 @@ impl Core {
             let mut timers = self.timers.borrow_mut();
             (timers.next_deadline(), timers.clock_mut().is_paused())
         };
-        if let (true, Some(deadline), true) = (paused, deadline, is_idle()) {
+        // A paused clock jumps ahead only when nothing can make progress without it: no task
+        // ready and no blocking call outstanding (its result may arrive first, as in Tokio).
+        let auto_advance = paused && self.shared.blocking.is_quiet();
+        if let (true, Some(deadline), true) = (auto_advance, deadline, is_idle()) {
             self.with_driver(|d| d.poll_completions());
             if is_idle() {
                 self.timers.borrow_mut().clock_mut().advance_to(deadline);
@@ -416,6 +428,7 @@ impl Core {
     /// buffers (driver rule 5).
     pub(crate) fn shutdown(&self) {
         self.closed.set(true);
+        self.shared.blocking.shutdown();
         let injected = {
             let mut inject = self.shared.inject.lock().unwrap_or_else(|e| e.into_inner());
             inject.closed = true;

@@ -79,6 +79,24 @@ where
     crate::runtime::context::spawn(future)
 }
 
+/// Run a blocking closure on the runtime's blocking pool; await its result through the
+/// returned handle. Panics outside a runtime.
+///
+/// Aborting the handle stops the call only if it has not started yet.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match crate::runtime::context::with_core(|core| core.blocking_pool().clone()) {
+        Some(pool) => pool.spawn(f),
+        None => panic!(
+            "ringolo::task::spawn_blocking must be called from the context of a ringolo runtime"
+        ),
+    }
+}
+
 /// Yield to the scheduler once: the task is re-queued behind every task that is ready.
 pub async fn yield_now() {
     struct YieldNow {

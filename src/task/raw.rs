@@ -136,6 +136,14 @@ impl<S: 'static> Notified<S> {
         let raw = ManuallyDrop::new(self).0.raw;
         raw.poll();
     }
+
+    /// Mark the task cancelled, then run it: the harness drops the future and reports
+    /// `JoinError::Cancelled` (the notification this consumes was queued, so the abort adds
+    /// none — rule 8).
+    pub(crate) fn cancel_and_run(self) {
+        self.0.raw.remote_abort();
+        self.run();
+    }
 }
 
 impl<S: 'static> Drop for Task<S> {
