@@ -40,6 +40,7 @@ mod util;
 
 pub mod buf;
 pub mod driver;
+pub mod fs;
 pub mod runtime;
 pub mod task;
 pub mod time;

@@ -96,3 +96,82 @@ fn runtimes_built_and_dropped_leak_no_fds() {
     // Ring fds and eventfds are closed with their runtimes.
     assert_eq!(common::open_fds(), before);
 }
+
+#[test]
+fn dropped_files_are_closed_on_the_ring() {
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = common::open_fds();
+    let rt = common::rt();
+    rt.block_on(async {
+        let mut files = Vec::new();
+        for _ in 0..200 {
+            files.push(ringolo::fs::File::open("/dev/null").await.unwrap());
+        }
+        assert_eq!(
+            common::open_fds(),
+            before + 200 + 2,
+            "200 files plus the ring and its eventfd"
+        );
+        let pushed = ringolo::runtime::driver_stats().unwrap().sqes_pushed;
+        drop(files);
+        ringolo::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(common::open_fds(), before + 2);
+        assert!(
+            ringolo::runtime::driver_stats().unwrap().sqes_pushed >= pushed + 200,
+            "closed with IORING_OP_CLOSE"
+        );
+        // Files dropped right before the runtime: the pending closes still go through.
+        for _ in 0..50 {
+            std::mem::forget(ringolo::fs::File::open("/dev/null").await.unwrap());
+        }
+    });
+    drop(rt);
+    // The 50 forgotten files are the only ones left.
+    assert_eq!(common::open_fds(), before + 50);
+    for fd in 0..4096 {
+        // Close the forgotten ones: every fd above the initial set that points at /dev/null.
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}"));
+        if link
+            .map(|l| l == std::path::Path::new("/dev/null"))
+            .unwrap_or(false)
+            && fd > 2
+        {
+            common::close(fd);
+        }
+    }
+}
+
+#[test]
+fn files_dropped_at_runtime_shutdown_are_closed() {
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = common::open_fds();
+    let rt = common::rt();
+    let files = rt.block_on(async {
+        let mut files = Vec::new();
+        for _ in 0..20 {
+            files.push(ringolo::fs::File::open("/dev/null").await.unwrap());
+        }
+        files
+    });
+    // Dropped outside block_on: closed directly, not through the ring.
+    drop(files);
+    let rt2 = common::rt();
+    rt2.block_on(async {
+        let keep: Vec<_> = {
+            let mut v = Vec::new();
+            for _ in 0..20 {
+                v.push(ringolo::fs::File::open("/dev/null").await.unwrap());
+            }
+            v
+        };
+        // Dropped inside the task that is still running when the runtime shuts down.
+        ringolo::spawn(async move {
+            let _keep = keep;
+            std::future::pending::<()>().await;
+        });
+        ringolo::task::yield_now().await;
+    });
+    drop(rt2);
+    drop(rt);
+    assert_eq!(common::open_fds(), before);
+}

@@ -39,6 +39,7 @@ pub mod ops;
 mod setup;
 
 pub use self::multishot::{Multishot, MultishotOperation};
+pub(crate) use self::op::close_fd;
 pub use self::op::{Completion, Op, Operation, Reclaim};
 pub use self::oplist::{OpList, OpListKind};
 pub(crate) use self::setup::{RingConfig, RingFeatures};
@@ -65,6 +66,8 @@ const EVENTFD_UD: u64 = INTERNAL | 1;
 const CANCEL_UD: u64 = INTERNAL | 2;
 /// A queued SQE whose op was dropped before submission, replaced by a NOP.
 const DISCARDED_UD: u64 = INTERNAL | 3;
+/// The close of a dropped file or socket (`close_detached`); owns no memory.
+const CLOSE_UD: u64 = INTERNAL | 4;
 
 /// An SQE waiting for the next submission; `linked` when it carries IOSQE_IO_LINK.
 struct Pending {
@@ -138,6 +141,8 @@ pub(crate) struct Driver {
     config: RingConfig,
     /// Set once shutdown gave up on in-flight ops (rule 5): from then on nothing is freed.
     abandoned: bool,
+    /// Closes of dropped descriptors queued or in flight (`close_detached`).
+    detached_closes: usize,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     pub(crate) stats: DriverStats,
@@ -153,6 +158,7 @@ impl Driver {
         Ok(Driver {
             pending: Vec::with_capacity(64),
             abandoned: false,
+            detached_closes: 0,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ring,
             ops: GenSlab::new(),
@@ -367,6 +373,21 @@ impl Driver {
         Some(keys)
     }
 
+    /// Close `fd` on this ring without anyone awaiting it (a dropped file or socket). Returns
+    /// false when the ring cannot take it (given up at shutdown, or not this thread's), and
+    /// the caller closes it directly.
+    pub(crate) fn close_detached(&mut self, fd: RawFd) -> bool {
+        if self.abandoned || !self.is_issuer() {
+            return false;
+        }
+        self.detached_closes += 1;
+        let close = opcode::Close::new(types::Fd(fd))
+            .build()
+            .user_data(CLOSE_UD);
+        self.push(close, false);
+        true
+    }
+
     /// The final result of a single-shot op, or `None` after storing `waker`.
     pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker) -> Option<(i32, u32)> {
         match self.ops.get_mut(key) {
@@ -546,6 +567,7 @@ impl Driver {
                 to_drop,
                 eventfd,
                 eventfd_armed,
+                detached_closes,
                 ..
             } = self;
             let mut cq = ring.completion();
@@ -562,6 +584,15 @@ impl Driver {
                             }
                         }
                         CANCEL_UD | DISCARDED_UD => {}
+                        CLOSE_UD => {
+                            *detached_closes -= 1;
+                            if res < 0 {
+                                tracing::debug!(
+                                    "closing a dropped descriptor failed: errno {}",
+                                    -res
+                                );
+                            }
+                        }
                         _ => stats.unknown_cqes += 1,
                     }
                     continue;
@@ -701,7 +732,7 @@ impl Driver {
             return;
         }
         let start = std::time::Instant::now();
-        while self.orphans > 0 {
+        while self.orphans > 0 || self.detached_closes > 0 || !self.pending.is_empty() {
             let elapsed = start.elapsed();
             if elapsed >= grace {
                 self.leak_all(

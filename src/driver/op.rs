@@ -205,3 +205,12 @@ pub(crate) fn orphan_boxed(
         }
     }
 }
+
+/// Close a descriptor the caller owns: asynchronously on this thread's ring when there is one
+/// (`IORING_OP_CLOSE`, nobody waits), otherwise with `close(2)` right away.
+pub(crate) fn close_fd(fd: std::os::fd::RawFd) {
+    if context::with_driver(|driver| driver.close_detached(fd)) != Some(true) {
+        // SAFETY: rule 6 of driver/mod.rs — the caller owns `fd` and gives it up here.
+        unsafe { libc::close(fd) };
+    }
+}

@@ -1,0 +1,363 @@
+use std::ffi::CString;
+use std::fs::Permissions;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use super::ops::{cstr, run, statx, FsOp};
+use super::Metadata;
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::{Close, Read, Write};
+use crate::driver::Op;
+
+/// The file position, for ops on a file's cursor.
+const CURSOR: u64 = u64::MAX;
+
+/// An open file. Reads and writes take the buffer by value and give it back with the result.
+///
+/// Dropping a `File` closes it asynchronously on the ring of the thread that drops it
+/// (`IORING_OP_CLOSE`); [`close`](File::close) closes it and reports the error.
+#[derive(Debug)]
+pub struct File {
+    fd: RawFd,
+}
+
+/// Options for opening a file: every flag `std::fs::OpenOptions` has, plus `custom_flags`
+/// (for `O_DIRECT` and friends) and `mode`.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    read: bool,
+    write: bool,
+    append: bool,
+    truncate: bool,
+    create: bool,
+    create_new: bool,
+    custom_flags: i32,
+    mode: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// All options off; `mode` 0o666 (before the umask).
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            read: false,
+            write: false,
+            append: false,
+            truncate: false,
+            create: false,
+            create_new: false,
+            custom_flags: 0,
+            mode: 0o666,
+        }
+    }
+
+    /// Open for reading.
+    pub fn read(&mut self, on: bool) -> &mut Self {
+        self.read = on;
+        self
+    }
+    /// Open for writing.
+    pub fn write(&mut self, on: bool) -> &mut Self {
+        self.write = on;
+        self
+    }
+    /// Every write goes to the end (implies write).
+    pub fn append(&mut self, on: bool) -> &mut Self {
+        self.append = on;
+        self
+    }
+    /// Cut the file to length 0 on open (needs write).
+    pub fn truncate(&mut self, on: bool) -> &mut Self {
+        self.truncate = on;
+        self
+    }
+    /// Create the file if it does not exist (needs write or append).
+    pub fn create(&mut self, on: bool) -> &mut Self {
+        self.create = on;
+        self
+    }
+    /// Create the file, failing if it exists (needs write or append).
+    pub fn create_new(&mut self, on: bool) -> &mut Self {
+        self.create_new = on;
+        self
+    }
+    /// Extra `open(2)` flags such as `libc::O_DIRECT`; the access mode bits are ignored.
+    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
+        self.custom_flags = flags;
+        self
+    }
+    /// Permission bits for a created file.
+    pub fn mode(&mut self, mode: u32) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The same checks and flags as std's, so the same options fail the same way.
+    fn flags(&self) -> io::Result<i32> {
+        let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg.to_string()));
+        let access = match (self.read, self.write, self.append) {
+            (true, false, false) => libc::O_RDONLY,
+            (false, true, false) => libc::O_WRONLY,
+            (true, true, false) => libc::O_RDWR,
+            (false, _, true) => libc::O_WRONLY | libc::O_APPEND,
+            (true, _, true) => libc::O_RDWR | libc::O_APPEND,
+            (false, false, false) => {
+                return invalid("open options: none of read, write or append set")
+            }
+        };
+        if !self.write && !self.append && (self.truncate || self.create || self.create_new) {
+            return invalid("open options: create or truncate without write access");
+        }
+        if self.append && self.truncate && !self.create_new {
+            return invalid("open options: append and truncate together");
+        }
+        let creation = match (self.create, self.truncate, self.create_new) {
+            (false, false, false) => 0,
+            (true, false, false) => libc::O_CREAT,
+            (false, true, false) => libc::O_TRUNC,
+            (true, true, false) => libc::O_CREAT | libc::O_TRUNC,
+            (_, _, true) => libc::O_CREAT | libc::O_EXCL,
+        };
+        Ok(access | creation | (self.custom_flags & !libc::O_ACCMODE))
+    }
+
+    /// Open `path` with these options.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let flags = self.flags()?;
+        let path = cstr(path.as_ref())?;
+        let fd = run(FsOp::Open {
+            path,
+            flags,
+            mode: self.mode,
+        })
+        .await?;
+        Ok(File { fd: fd as RawFd })
+    }
+}
+
+impl File {
+    /// Open a file read-only.
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path).await
+    }
+
+    /// Create (or truncate) a file, write-only.
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .await
+    }
+
+    /// Options to open a file with.
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Read into `buf`'s spare capacity at byte `pos`.
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        Op::new(Read::new(self.fd, buf, pos)).await
+    }
+
+    /// Write `buf`'s initialised bytes at byte `pos`.
+    pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        Op::new(Write::new(self.fd, buf, pos)).await
+    }
+
+    /// Read at the file position, advancing it.
+    pub async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
+        Op::new(Read::new(self.fd, buf, CURSOR)).await
+    }
+
+    /// Write at the file position (the end, in append mode), advancing it.
+    pub async fn write<B: IoBuf>(&mut self, buf: B) -> BufResult<usize, B> {
+        Op::new(Write::new(self.fd, buf, CURSOR)).await
+    }
+
+    /// Write all of `buf` starting at `pos`, retrying short writes.
+    pub async fn write_all_at<B: IoBuf>(&self, buf: B, mut pos: u64) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        let mut buf = buf.slice(..total);
+        while done < total {
+            let (res, slice) = self.write_at(buf, pos).await;
+            let inner = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), inner),
+                Ok(n) => {
+                    done += n;
+                    pos += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), inner),
+            }
+            buf = inner.slice(done..total);
+        }
+        (Ok(()), buf.into_inner())
+    }
+
+    /// Write all of `buf` at the file position.
+    pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        let mut buf = buf.slice(..total);
+        while done < total {
+            let (res, slice) = self.write(buf).await;
+            let inner = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), inner),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), inner),
+            }
+            buf = inner.slice(done..total);
+        }
+        (Ok(()), buf.into_inner())
+    }
+
+    /// Read from the file position to the end, appending to `buf`; returns the bytes read.
+    pub async fn read_to_end(&mut self, mut buf: Vec<u8>) -> BufResult<usize, Vec<u8>> {
+        let start = buf.len();
+        loop {
+            if buf.capacity() - buf.len() < 4096 {
+                buf.reserve(buf.capacity().max(8192));
+            }
+            let (res, b) = self.read(buf).await;
+            buf = b;
+            match res {
+                Ok(0) => return (Ok(buf.len() - start), buf),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+    }
+
+    /// Flush data and metadata to the device (`fsync`).
+    pub async fn sync_all(&self) -> io::Result<()> {
+        run(FsOp::Fsync {
+            fd: self.fd,
+            datasync: false,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Flush data, and the metadata needed to read it back (`fdatasync`).
+    pub async fn sync_data(&self) -> io::Result<()> {
+        run(FsOp::Fsync {
+            fd: self.fd,
+            datasync: true,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Truncate or extend the file to `len` bytes. Uses `IORING_OP_FTRUNCATE` (Linux 6.9+),
+    /// else `ftruncate(2)` on the blocking pool.
+    pub async fn set_len(&self, len: u64) -> io::Result<()> {
+        match run(FsOp::Ftruncate { fd: self.fd, len }).await {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) && len <= i64::MAX as u64 => {
+                // Older kernels reject the opcode; the len is valid, so retry with the syscall.
+                let fd = self.fd;
+                blocking(move || {
+                    // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
+                    cvt(unsafe { libc::ftruncate(fd, len as i64) })
+                })
+                .await
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Preallocate (or, with `mode`, punch or zero) a range (`fallocate(2)`).
+    pub async fn allocate(&self, offset: u64, len: u64, mode: i32) -> io::Result<()> {
+        run(FsOp::Fallocate {
+            fd: self.fd,
+            offset,
+            len,
+            mode,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The file's metadata (`statx` on the descriptor).
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        let st = statx(self.fd, CString::default(), libc::AT_EMPTY_PATH).await?;
+        Ok(Metadata::from_statx(*st))
+    }
+
+    /// Change the permission bits (`fchmod`, on the blocking pool: there is no opcode for it).
+    pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
+        let fd = self.fd;
+        blocking(move || {
+            // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
+            cvt(unsafe { libc::fchmod(fd, perm.mode() as libc::mode_t) })
+        })
+        .await
+    }
+
+    /// Close the file, reporting the error `close(2)` gives.
+    pub async fn close(self) -> io::Result<()> {
+        let fd = self.into_raw_fd();
+        Op::new(Close::new(fd)).await
+    }
+
+    /// Wrap a std file.
+    pub fn from_std(file: std::fs::File) -> File {
+        File {
+            fd: file.into_raw_fd(),
+        }
+    }
+}
+
+impl AsRawFd for File {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd
+    }
+}
+
+impl IntoRawFd for File {
+    fn into_raw_fd(self) -> RawFd {
+        std::mem::ManuallyDrop::new(self).fd
+    }
+}
+
+impl FromRawFd for File {
+    unsafe fn from_raw_fd(fd: RawFd) -> File {
+        File { fd }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        crate::driver::close_fd(self.fd);
+    }
+}
+
+pub(crate) fn cvt(ret: libc::c_int) -> io::Result<()> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Run `f` on the blocking pool and flatten the join error into an io::Error.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    crate::task::spawn_blocking(f)
+        .await
+        .map_err(io::Error::from)?
+}
