@@ -41,6 +41,7 @@ mod util;
 pub mod buf;
 pub mod driver;
 pub mod fs;
+pub mod net;
 pub mod runtime;
 pub mod task;
 pub mod time;

@@ -175,3 +175,59 @@ fn files_dropped_at_runtime_shutdown_are_closed() {
     drop(rt);
     assert_eq!(common::open_fds(), before);
 }
+
+#[test]
+fn a_thousand_cancelled_accepts_leak_no_fds() {
+    use ringolo::net::{TcpListener, TcpStream};
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = common::open_fds();
+    let rt = common::rt();
+    let (accepted, timed_out) = rt.block_on(async {
+        let listener = std::sync::Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let addr = listener.local_addr().unwrap();
+        let accepts: Vec<_> = (0..1000u64)
+            .map(|i| {
+                let l = listener.clone();
+                ringolo::spawn(async move {
+                    // Each accept gives up after 1–20 ms, while connections keep arriving.
+                    ringolo::time::timeout(Duration::from_millis(1 + i % 20), l.accept()).await
+                })
+            })
+            .collect();
+        let clients: Vec<_> = (0..1000u64)
+            .map(|i| {
+                ringolo::spawn(async move {
+                    ringolo::time::sleep(Duration::from_millis(i % 40)).await;
+                    TcpStream::connect(addr).await
+                })
+            })
+            .collect();
+        let (mut accepted, mut timed_out) = (0, 0);
+        for a in accepts {
+            match a.await.unwrap() {
+                Ok(conn) => {
+                    conn.unwrap();
+                    accepted += 1;
+                }
+                Err(_) => timed_out += 1,
+            }
+        }
+        for c in clients {
+            drop(c.await.unwrap());
+        }
+        drop(listener);
+        ringolo::time::sleep(Duration::from_millis(20)).await;
+        (accepted, timed_out)
+    });
+    drop(rt);
+    assert_eq!(accepted + timed_out, 1000);
+    assert!(
+        timed_out > 0,
+        "no accept was cancelled: the test proves nothing"
+    );
+    assert_eq!(
+        common::open_fds(),
+        before,
+        "accepted {accepted}, cancelled {timed_out}"
+    );
+}

@@ -269,7 +269,7 @@ impl File {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && len <= i64::MAX as u64 => {
                 // Older kernels reject the opcode; the len is valid, so retry with the syscall.
                 let fd = self.fd;
-                blocking(move || {
+                blocking_io(move || {
                     // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
                     cvt(unsafe { libc::ftruncate(fd, len as i64) })
                 })
@@ -300,7 +300,7 @@ impl File {
     /// Change the permission bits (`fchmod`, on the blocking pool: there is no opcode for it).
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         let fd = self.fd;
-        blocking(move || {
+        blocking_io(move || {
             // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
             cvt(unsafe { libc::fchmod(fd, perm.mode() as libc::mode_t) })
         })
@@ -354,7 +354,7 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<()> {
 }
 
 /// Run `f` on the blocking pool and flatten the join error into an io::Error.
-pub(crate) async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking_io<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
     crate::task::spawn_blocking(f)

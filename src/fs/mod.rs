@@ -17,7 +17,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use self::file::blocking;
+pub(crate) use self::file::blocking_io;
 use self::ops::{cstr, run, statx, FsOp};
 use crate::buf::IoBuf;
 
@@ -131,7 +131,7 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 /// Remove a directory and everything below it (on the blocking pool).
 pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = owned(path.as_ref())?;
-    blocking(move || std::fs::remove_dir_all(path)).await
+    blocking_io(move || std::fs::remove_dir_all(path)).await
 }
 
 /// Rename a file or directory, replacing `to` if it exists.
@@ -167,13 +167,13 @@ pub async fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Re
 /// Where a symbolic link points (on the blocking pool).
 pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
     let path = owned(path.as_ref())?;
-    blocking(move || std::fs::read_link(path)).await
+    blocking_io(move || std::fs::read_link(path)).await
 }
 
 /// The absolute path with every link resolved (on the blocking pool).
 pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
     let path = owned(path.as_ref())?;
-    blocking(move || std::fs::canonicalize(path)).await
+    blocking_io(move || std::fs::canonicalize(path)).await
 }
 
 /// Metadata, following symbolic links.
@@ -211,7 +211,7 @@ fn owned(path: &Path) -> io::Result<PathBuf> {
 /// The entries of a directory, read on the blocking pool.
 pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     let path = owned(path.as_ref())?;
-    let entries = blocking(move || {
+    let entries = blocking_io(move || {
         std::fs::read_dir(path)?
             .map(|e| {
                 let e = e?;

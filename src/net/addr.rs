@@ -1,0 +1,205 @@
+//! Socket addresses as the kernel wants them, and name resolution.
+
+use std::io;
+use std::mem;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+/// A socket address in kernel layout, on the heap so an SQE may point at it (driver rule 1).
+pub(crate) struct SockAddr {
+    pub(crate) storage: Box<libc::sockaddr_storage>,
+    pub(crate) len: libc::socklen_t,
+}
+
+impl SockAddr {
+    pub(crate) fn new(addr: SocketAddr) -> SockAddr {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        let mut storage: Box<libc::sockaddr_storage> = Box::new(unsafe { mem::zeroed() });
+        let len = match addr {
+            SocketAddr::V4(a) => {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as libc::sa_family_t,
+                    sin_port: a.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a.ip().octets()),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr.
+                unsafe {
+                    (&mut *storage as *mut libc::sockaddr_storage)
+                        .cast::<libc::sockaddr_in>()
+                        .write(sin)
+                };
+                mem::size_of::<libc::sockaddr_in>()
+            }
+            SocketAddr::V6(a) => {
+                let sin6 = libc::sockaddr_in6 {
+                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                    sin6_port: a.port().to_be(),
+                    sin6_flowinfo: a.flowinfo(),
+                    sin6_addr: libc::in6_addr {
+                        s6_addr: a.ip().octets(),
+                    },
+                    sin6_scope_id: a.scope_id(),
+                };
+                // SAFETY: as above.
+                unsafe {
+                    (&mut *storage as *mut libc::sockaddr_storage)
+                        .cast::<libc::sockaddr_in6>()
+                        .write(sin6)
+                };
+                mem::size_of::<libc::sockaddr_in6>()
+            }
+        };
+        SockAddr {
+            storage,
+            len: len as libc::socklen_t,
+        }
+    }
+
+    pub(crate) fn empty() -> SockAddr {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        SockAddr {
+            storage: Box::new(unsafe { mem::zeroed() }),
+            len: mem::size_of::<libc::sockaddr_storage>() as _,
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
+        (&*self.storage as *const libc::sockaddr_storage).cast()
+    }
+
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
+        (&mut *self.storage as *mut libc::sockaddr_storage).cast()
+    }
+
+    pub(crate) fn to_std(&self) -> io::Result<SocketAddr> {
+        storage_to_std(&self.storage)
+    }
+}
+
+pub(crate) fn storage_to_std(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match storage.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in.
+            let sin =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6.
+            let sin6 = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(sin6.sin6_port),
+                sin6.sin6_flowinfo,
+                sin6.sin6_scope_id,
+            )))
+        }
+        f => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsupported address family {f}"),
+        )),
+    }
+}
+
+/// `getsockname` / `getpeername` (plain syscalls: there is no opcode for them, and they do not
+/// block).
+pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
+    let mut addr = SockAddr::empty();
+    let mut len = addr.len;
+    // SAFETY: the kernel writes at most `len` bytes into our storage.
+    let ret = unsafe {
+        if peer {
+            libc::getpeername(fd, addr.as_mut_ptr(), &mut len)
+        } else {
+            libc::getsockname(fd, addr.as_mut_ptr(), &mut len)
+        }
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    addr.to_std()
+}
+
+/// Something that names one or more socket addresses. Literal addresses resolve at once;
+/// host names are looked up on the blocking pool.
+pub trait ToSocketAddrs {
+    #[doc(hidden)]
+    fn into_lookup(self) -> Lookup;
+}
+
+#[doc(hidden)]
+pub enum Lookup {
+    Ready(io::Result<Vec<SocketAddr>>),
+    Host(String),
+}
+
+impl Lookup {
+    pub(crate) async fn resolve(self) -> io::Result<Vec<SocketAddr>> {
+        match self {
+            Lookup::Ready(r) => r,
+            Lookup::Host(h) => {
+                crate::fs::blocking_io(move || {
+                    std::net::ToSocketAddrs::to_socket_addrs(h.as_str()).map(Iterator::collect)
+                })
+                .await
+            }
+        }
+    }
+}
+
+impl ToSocketAddrs for SocketAddr {
+    fn into_lookup(self) -> Lookup {
+        Lookup::Ready(Ok(vec![self]))
+    }
+}
+
+impl ToSocketAddrs for (std::net::IpAddr, u16) {
+    fn into_lookup(self) -> Lookup {
+        Lookup::Ready(Ok(vec![SocketAddr::from(self)]))
+    }
+}
+
+impl ToSocketAddrs for (Ipv4Addr, u16) {
+    fn into_lookup(self) -> Lookup {
+        Lookup::Ready(Ok(vec![SocketAddr::from(self)]))
+    }
+}
+
+impl ToSocketAddrs for &[SocketAddr] {
+    fn into_lookup(self) -> Lookup {
+        Lookup::Ready(Ok(self.to_vec()))
+    }
+}
+
+impl ToSocketAddrs for &str {
+    fn into_lookup(self) -> Lookup {
+        match self.parse::<SocketAddr>() {
+            Ok(a) => Lookup::Ready(Ok(vec![a])),
+            Err(_) => Lookup::Host(self.to_string()),
+        }
+    }
+}
+
+impl ToSocketAddrs for String {
+    fn into_lookup(self) -> Lookup {
+        self.as_str().into_lookup()
+    }
+}
+
+impl ToSocketAddrs for (&str, u16) {
+    fn into_lookup(self) -> Lookup {
+        match self.0.parse::<std::net::IpAddr>() {
+            Ok(ip) => Lookup::Ready(Ok(vec![SocketAddr::new(ip, self.1)])),
+            Err(_) => Lookup::Host(format!("{}:{}", self.0, self.1)),
+        }
+    }
+}

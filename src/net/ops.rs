@@ -1,0 +1,129 @@
+//! Socket operations, one enum turned into SQEs in one place.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+
+use io_uring::{opcode, squeue::Entry, types};
+
+use super::addr::SockAddr;
+use crate::driver::{Completion, MultishotOperation, Operation, Reclaim};
+
+pub(crate) enum NetOp {
+    Socket {
+        domain: i32,
+        ty: i32,
+    },
+    SetSockOpt {
+        fd: RawFd,
+        level: i32,
+        name: i32,
+        value: Box<i32>,
+    },
+    Bind {
+        fd: RawFd,
+        addr: SockAddr,
+    },
+    Listen {
+        fd: RawFd,
+        backlog: i32,
+    },
+    Connect {
+        fd: RawFd,
+        addr: SockAddr,
+    },
+    Accept {
+        fd: RawFd,
+        addr: SockAddr,
+        len: Box<libc::socklen_t>,
+    },
+    Shutdown {
+        fd: RawFd,
+        how: i32,
+    },
+}
+
+pub(crate) enum NetOutput {
+    Value(u32),
+    Accepted(RawFd, io::Result<SocketAddr>),
+}
+
+// SAFETY: rule 1 of driver/mod.rs — every pointer in an entry points into a Box owned by the
+// op (address storage, its length, an option value), untouched until `complete`.
+unsafe impl Operation for NetOp {
+    type Output = io::Result<NetOutput>;
+
+    fn build(&mut self) -> Entry {
+        match self {
+            NetOp::Socket { domain, ty } => {
+                opcode::Socket::new(*domain, *ty | libc::SOCK_CLOEXEC, 0).build()
+            }
+            NetOp::SetSockOpt {
+                fd,
+                level,
+                name,
+                value,
+            } => opcode::SetSockOpt::new(
+                types::Fd(*fd),
+                *level as u32,
+                *name as u32,
+                (&**value as *const i32).cast(),
+                std::mem::size_of::<i32>() as u32,
+            )
+            .build(),
+            NetOp::Bind { fd, addr } => {
+                opcode::Bind::new(types::Fd(*fd), addr.as_ptr(), addr.len).build()
+            }
+            NetOp::Listen { fd, backlog } => opcode::Listen::new(types::Fd(*fd), *backlog).build(),
+            NetOp::Connect { fd, addr } => {
+                opcode::Connect::new(types::Fd(*fd), addr.as_ptr(), addr.len).build()
+            }
+            NetOp::Accept { fd, addr, len } => {
+                **len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                opcode::Accept::new(types::Fd(*fd), addr.as_mut_ptr(), &mut **len)
+                    .flags(libc::SOCK_CLOEXEC)
+                    .build()
+            }
+            NetOp::Shutdown { fd, how } => opcode::Shutdown::new(types::Fd(*fd), *how).build(),
+        }
+    }
+
+    fn complete(self, result: io::Result<Completion>) -> io::Result<NetOutput> {
+        let c = result?;
+        Ok(match self {
+            NetOp::Accept { addr, .. } => NetOutput::Accepted(c.result as RawFd, addr.to_std()),
+            _ => NetOutput::Value(c.result),
+        })
+    }
+
+    fn reclaim(&self) -> Reclaim {
+        match self {
+            NetOp::Socket { .. } | NetOp::Accept { .. } => Reclaim::CloseFd,
+            _ => Reclaim::Nothing,
+        }
+    }
+}
+
+/// Multishot accept: one SQE, one CQE per incoming connection.
+pub(crate) struct AcceptMulti {
+    pub(crate) fd: RawFd,
+}
+
+// SAFETY: rule 1 of driver/mod.rs holds trivially: the entry holds no pointers.
+unsafe impl MultishotOperation for AcceptMulti {
+    type Item = io::Result<RawFd>;
+
+    fn build(&mut self) -> Entry {
+        opcode::AcceptMulti::new(types::Fd(self.fd))
+            .flags(libc::SOCK_CLOEXEC)
+            .build()
+    }
+
+    fn next(&mut self, result: io::Result<Completion>) -> io::Result<RawFd> {
+        result.map(|c| c.result as RawFd)
+    }
+
+    fn reclaim(&self) -> Reclaim {
+        Reclaim::CloseFd
+    }
+}

@@ -1,0 +1,444 @@
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+
+use super::addr::{socket_name, SockAddr, ToSocketAddrs};
+use super::ops::{AcceptMulti, NetOp, NetOutput};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::{Read, Write};
+use crate::driver::{Multishot, Op, OpList};
+
+/// The socket's position argument: streams have none.
+const STREAM: u64 = u64::MAX;
+
+/// An owned socket descriptor, closed on the ring when dropped.
+#[derive(Debug)]
+struct Socket(RawFd);
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        crate::driver::close_fd(self.0);
+    }
+}
+
+async fn run(op: NetOp) -> io::Result<u32> {
+    match Op::new(op).await? {
+        NetOutput::Value(v) => Ok(v),
+        NetOutput::Accepted(..) => unreachable!("only accept yields a connection"),
+    }
+}
+
+async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
+    let domain = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    run(NetOp::Socket {
+        domain,
+        ty: libc::SOCK_STREAM,
+    })
+    .await
+    .map(|fd| Socket(fd as RawFd))
+}
+
+fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: passes a pointer to a local int and its size.
+    let ret = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
+    let mut value = 0i32;
+    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into a local int.
+    let ret =
+        unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(value)
+    }
+}
+
+/// Whether an error says the kernel lacks the opcode rather than refusing the request.
+fn unsupported(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EOPNOTSUPP))
+}
+
+async fn first_ok<T, F, Fut>(addr: impl ToSocketAddrs, f: F) -> io::Result<T>
+where
+    F: Fn(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    let addrs = addr.into_lookup().resolve().await?;
+    let mut last = None;
+    for a in addrs {
+        match f(a).await {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        )
+    }))
+}
+
+/// A TCP socket listening for connections.
+#[derive(Debug)]
+pub struct TcpListener {
+    sock: Socket,
+}
+
+impl TcpListener {
+    /// Bind and listen: `IORING_OP_SOCKET`, then a chain of `SO_REUSEADDR`, `bind` and `listen`.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        first_ok(addr, Self::bind_one).await
+    }
+
+    async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+        let sock = socket_for(&addr).await?;
+        let fd = sock.0;
+        let results = OpList::chain([
+            NetOp::SetSockOpt {
+                fd,
+                level: libc::SOL_SOCKET,
+                name: libc::SO_REUSEADDR,
+                value: Box::new(1),
+            },
+            NetOp::Bind {
+                fd,
+                addr: SockAddr::new(addr),
+            },
+            NetOp::Listen { fd, backlog: 1024 },
+        ])
+        .await;
+        // Where the kernel lacks an opcode (setsockopt needs 6.7, bind/listen 6.11), finish
+        // the same steps with syscalls from the first unsupported one on.
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(_) => continue,
+                Err(e) if unsupported(&e) => {
+                    Self::bind_syscalls(fd, addr, i)?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(TcpListener { sock })
+    }
+
+    fn bind_syscalls(fd: RawFd, addr: SocketAddr, from: usize) -> io::Result<()> {
+        if from == 0 {
+            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        }
+        if from <= 1 {
+            let sa = SockAddr::new(addr);
+            // SAFETY: a valid address and its length.
+            if unsafe { libc::bind(fd, sa.as_ptr(), sa.len) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        // SAFETY: plain syscall.
+        if unsafe { libc::listen(fd, 1024) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Accept one connection.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let op = NetOp::Accept {
+            fd: self.sock.0,
+            addr: SockAddr::empty(),
+            len: Box::new(0),
+        };
+        match Op::new(op).await? {
+            NetOutput::Accepted(fd, addr) => {
+                let stream = TcpStream { sock: Socket(fd) };
+                Ok((stream, addr?))
+            }
+            NetOutput::Value(_) => unreachable!("accept yields a connection"),
+        }
+    }
+
+    /// Every incoming connection, from one multishot accept. Dropping the stream cancels it
+    /// and closes connections accepted but not taken.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming {
+            inner: Multishot::new(AcceptMulti { fd: self.sock.0 }),
+            _listener: self,
+        }
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket_name(self.sock.0, false)
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.0
+    }
+}
+
+/// Connections from [`TcpListener::incoming`]. The multishot request re-arms itself when the
+/// kernel ends it (for instance after an error), so the stream only ends when dropped.
+pub struct Incoming<'a> {
+    inner: Multishot<AcceptMulti>,
+    _listener: &'a TcpListener,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(r)) => {
+                    return Poll::Ready(Some(r.map(|fd| TcpStream { sock: Socket(fd) })))
+                }
+                Poll::Ready(None) => {
+                    let fd = self
+                        .inner
+                        .get_ref()
+                        .map_or(self._listener.sock.0, |op| op.fd);
+                    self.inner = Multishot::new(AcceptMulti { fd });
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A TCP connection.
+#[derive(Debug)]
+pub struct TcpStream {
+    sock: Socket,
+}
+
+impl TcpStream {
+    /// Connect to the first address that accepts.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        first_ok(addr, |a| async move {
+            let sock = socket_for(&a).await?;
+            run(NetOp::Connect {
+                fd: sock.0,
+                addr: SockAddr::new(a),
+            })
+            .await?;
+            Ok(TcpStream { sock })
+        })
+        .await
+    }
+
+    fn fd(&self) -> RawFd {
+        self.sock.0
+    }
+
+    /// Read into the buffer's spare capacity; 0 means the peer closed its side.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(Read::new(self.fd(), buf, STREAM)).await
+    }
+
+    /// Write the buffer's initialised bytes; returns how many were sent.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(Write::new(self.fd(), buf, STREAM)).await
+    }
+
+    /// Fill the buffer's spare capacity completely; `UnexpectedEof` if the peer closes first.
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        let start = buf.bytes_init();
+        let end = buf.bytes_total();
+        let mut buf = buf;
+        let mut filled = start;
+        while filled < end {
+            let (res, slice) = self.read(buf.slice(filled..end)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::UnexpectedEof.into()), buf),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Write all of the buffer's initialised bytes.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        let mut buf = buf;
+        while done < total {
+            let (res, slice) = self.write(buf.slice(done..total)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Shut down the read, write or both halves.
+    pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        let how = match how {
+            std::net::Shutdown::Read => libc::SHUT_RD,
+            std::net::Shutdown::Write => libc::SHUT_WR,
+            std::net::Shutdown::Both => libc::SHUT_RDWR,
+        };
+        run(NetOp::Shutdown { fd: self.fd(), how })
+            .await
+            .map(|_| ())
+    }
+
+    /// `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        setsockopt_int(self.fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY, on as i32)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        getsockopt_int(self.fd(), libc::IPPROTO_TCP, libc::TCP_NODELAY).map(|v| v != 0)
+    }
+
+    /// `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        setsockopt_int(self.fd(), libc::IPPROTO_IP, libc::IP_TTL, ttl as i32)
+    }
+
+    /// The `IP_TTL` value.
+    pub fn ttl(&self) -> io::Result<u32> {
+        getsockopt_int(self.fd(), libc::IPPROTO_IP, libc::IP_TTL).map(|v| v as u32)
+    }
+
+    /// `SO_LINGER` (`None` turns it off).
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let l = libc::linger {
+            l_onoff: linger.is_some() as i32,
+            l_linger: linger.map_or(0, |d| d.as_secs() as i32),
+        };
+        // SAFETY: passes a pointer to a local struct and its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                self.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&l as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket_name(self.fd(), false)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket_name(self.fd(), true)
+    }
+
+    /// Split into a read half and a write half, usable from two tasks at once; the socket
+    /// closes when both are dropped.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let shared = Arc::new(self);
+        (
+            OwnedReadHalf {
+                stream: shared.clone(),
+            },
+            OwnedWriteHalf { stream: shared },
+        )
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd()
+    }
+}
+
+impl IntoRawFd for TcpStream {
+    fn into_raw_fd(self) -> RawFd {
+        let fd = self.sock.0;
+        std::mem::forget(self);
+        fd
+    }
+}
+
+/// The reading half of a [`TcpStream`].
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    stream: Arc<TcpStream>,
+}
+
+/// The writing half of a [`TcpStream`].
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+}
+
+impl OwnedReadHalf {
+    /// See [`TcpStream::read`].
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.read(buf).await
+    }
+
+    /// See [`TcpStream::read_exact`].
+    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
+        self.stream.read_exact(buf).await
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+}
+
+impl OwnedWriteHalf {
+    /// See [`TcpStream::write`].
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.write(buf).await
+    }
+
+    /// See [`TcpStream::write_all`].
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        self.stream.write_all(buf).await
+    }
+
+    /// Shut down the write side: the peer reads end-of-stream.
+    pub async fn shutdown(&self) -> io::Result<()> {
+        self.stream.shutdown(std::net::Shutdown::Write).await
+    }
+}

@@ -1,0 +1,185 @@
+//! TCP over loopback: echo, bulk transfer through split halves, many connections, errors.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::StreamExt;
+use ringolo::net::{TcpListener, TcpStream};
+
+async fn echo_server() -> (SocketAddr, ringolo::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = ringolo::spawn(async move {
+        let mut incoming = listener.incoming();
+        while let Some(conn) = incoming.next().await {
+            let conn = conn.unwrap();
+            ringolo::spawn(async move {
+                let mut buf = Vec::with_capacity(64 * 1024);
+                loop {
+                    buf.clear();
+                    let (n, b) = conn.read(buf).await;
+                    match n {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let (res, b) = conn.write_all(b).await;
+                    if res.is_err() {
+                        return;
+                    }
+                    buf = b;
+                }
+            });
+        }
+    });
+    (addr, server)
+}
+
+#[test]
+fn echo_round_trip_and_socket_options() {
+    common::rt().block_on(async {
+        let (addr, server) = echo_server().await;
+        let client = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(client.peer_addr().unwrap(), addr);
+        assert!(client.local_addr().unwrap().ip().is_loopback());
+        client.set_nodelay(true).unwrap();
+        assert!(client.nodelay().unwrap());
+        client.set_ttl(42).unwrap();
+        assert_eq!(client.ttl().unwrap(), 42);
+        client.set_linger(Some(Duration::from_secs(1))).unwrap();
+        for msg in ["hello", "ring", "olo"] {
+            client.write_all(msg).await.0.unwrap();
+            let (res, buf) = client.read_exact(Vec::with_capacity(msg.len())).await;
+            res.unwrap();
+            assert_eq!(buf, msg.as_bytes());
+        }
+        client.shutdown(std::net::Shutdown::Write).await.unwrap();
+        let (n, _) = client.read(Vec::with_capacity(8)).await;
+        assert_eq!(n.unwrap(), 0, "the server closes after our FIN");
+        server.abort();
+    });
+}
+
+#[test]
+fn sixty_four_mib_through_split_halves_from_two_tasks() {
+    common::rt().block_on(async {
+        let (addr, server) = echo_server().await;
+        let (rd, wr) = TcpStream::connect(addr).await.unwrap().into_split();
+        const TOTAL: usize = 64 << 20;
+        let writer = ringolo::spawn(async move {
+            let mut sum = 0u64;
+            let mut sent = 0usize;
+            let mut seed = 1u32;
+            while sent < TOTAL {
+                let chunk: Vec<u8> = (0..(256 * 1024).min(TOTAL - sent))
+                    .map(|_| {
+                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (seed >> 24) as u8
+                    })
+                    .collect();
+                sum = chunk
+                    .iter()
+                    .fold(sum, |s, &b| s.wrapping_mul(31).wrapping_add(b as u64));
+                sent += chunk.len();
+                wr.write_all(chunk).await.0.unwrap();
+            }
+            wr.shutdown().await.unwrap();
+            sum
+        });
+        let reader = ringolo::spawn(async move {
+            let mut sum = 0u64;
+            let mut got = 0usize;
+            let mut buf = Vec::with_capacity(256 * 1024);
+            loop {
+                buf.clear();
+                let (n, b) = rd.read(buf).await;
+                let n = n.unwrap();
+                if n == 0 {
+                    break;
+                }
+                sum = b
+                    .iter()
+                    .fold(sum, |s, &x| s.wrapping_mul(31).wrapping_add(x as u64));
+                got += n;
+                buf = b;
+            }
+            (got, sum)
+        });
+        let sent_sum = writer.await.unwrap();
+        let (got, recv_sum) = reader.await.unwrap();
+        assert_eq!(got, TOTAL);
+        assert_eq!(recv_sum, sent_sum, "checksums differ");
+        server.abort();
+    });
+}
+
+#[test]
+fn a_thousand_concurrent_connections_echo() {
+    common::rt().block_on(async {
+        let (addr, server) = echo_server().await;
+        let clients: Vec<_> = (0..1000u32)
+            .map(|i| {
+                ringolo::spawn(async move {
+                    let c = TcpStream::connect(addr).await.unwrap();
+                    let msg = format!("client {i} says hi").into_bytes();
+                    let len = msg.len();
+                    c.write_all(msg).await.0.unwrap();
+                    let (res, back) = c.read_exact(Vec::with_capacity(len)).await;
+                    res.unwrap();
+                    assert_eq!(back, format!("client {i} says hi").into_bytes());
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        server.abort();
+    });
+}
+
+#[test]
+fn refused_reset_and_address_in_use() {
+    common::rt().block_on(async {
+        // Refused: nobody listens on a port we just released.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        ringolo::time::sleep(Duration::from_millis(5)).await;
+        let err = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+
+        // Reset: the server aborts the connection with linger 0.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = ringolo::spawn(async move {
+            let (conn, _) = l.accept().await.unwrap();
+            conn.set_linger(Some(Duration::ZERO)).unwrap();
+            let (n, _) = conn.read(Vec::with_capacity(4)).await;
+            n.unwrap();
+            drop(conn);
+        });
+        let c = TcpStream::connect(addr).await.unwrap();
+        c.write_all("ping").await.0.unwrap();
+        server.await.unwrap();
+        ringolo::time::sleep(Duration::from_millis(5)).await;
+        let (res, _) = c.read(Vec::with_capacity(4)).await;
+        assert_eq!(res.unwrap_err().kind(), ErrorKind::ConnectionReset);
+
+        // In use: a second listener on the same port.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = TcpListener::bind(l.local_addr().unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AddrInUse);
+
+        // Names resolve on the blocking pool.
+        let l = TcpListener::bind(("localhost", 0)).await.unwrap();
+        assert!(l.local_addr().unwrap().ip().is_loopback());
+        let err = TcpStream::connect("no-such-host.invalid:80")
+            .await
+            .unwrap_err();
+        assert_ne!(err.kind(), ErrorKind::ConnectionRefused);
+    });
+}
