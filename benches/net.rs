@@ -1,0 +1,197 @@
+//! In-process TCP echo over loopback: ringolo against tokio's current-thread runtime, both
+//! ends in the same runtime, interleaved in one run. Reports wall and CPU time per round trip.
+//!
+//! `cargo bench --bench net` (add `quick` for fewer repetitions).
+
+use std::time::{Duration, Instant};
+
+const ROUND_TRIPS: usize = 40_000;
+
+fn thread_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn ringolo_echo(rt: &ringolo::runtime::Runtime, conns: usize, size: usize) -> (Duration, Duration) {
+    use futures::StreamExt;
+    use ringolo::net::{TcpListener, TcpStream};
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = ringolo::spawn(async move {
+            let mut incoming = listener.incoming();
+            while let Some(conn) = incoming.next().await {
+                let conn = conn.unwrap();
+                conn.set_nodelay(true).unwrap();
+                ringolo::spawn(async move {
+                    let mut buf = Vec::with_capacity(size);
+                    loop {
+                        buf.clear();
+                        let (n, b) = conn.read(buf).await;
+                        if !matches!(n, Ok(n) if n > 0) {
+                            return;
+                        }
+                        let (res, b) = conn.write_all(b).await;
+                        if res.is_err() {
+                            return;
+                        }
+                        buf = b;
+                    }
+                });
+            }
+        });
+        let mut streams = Vec::new();
+        for _ in 0..conns {
+            let s = TcpStream::connect(addr).await.unwrap();
+            s.set_nodelay(true).unwrap();
+            streams.push(s);
+        }
+        let per_conn = ROUND_TRIPS / conns;
+        let c0 = thread_cpu();
+        let t0 = Instant::now();
+        let clients: Vec<_> = streams
+            .into_iter()
+            .map(|s| {
+                ringolo::spawn(async move {
+                    let mut msg = vec![7u8; size];
+                    let mut back = Vec::with_capacity(size);
+                    for _ in 0..per_conn {
+                        let (res, m) = s.write_all(msg).await;
+                        res.unwrap();
+                        msg = m;
+                        back.clear();
+                        let (res, b) = s.read_exact(back).await;
+                        res.unwrap();
+                        back = b;
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let out = (t0.elapsed(), thread_cpu() - c0);
+        server.abort();
+        out
+    })
+}
+
+fn tokio_echo(rt: &tokio::runtime::Runtime, conns: usize, size: usize) -> (Duration, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                conn.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; size];
+                    loop {
+                        let n = match conn.read(&mut buf).await {
+                            Ok(n) if n > 0 => n,
+                            _ => return,
+                        };
+                        if conn.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let mut streams = Vec::new();
+        for _ in 0..conns {
+            let s = TcpStream::connect(addr).await.unwrap();
+            s.set_nodelay(true).unwrap();
+            streams.push(s);
+        }
+        let per_conn = ROUND_TRIPS / conns;
+        let c0 = thread_cpu();
+        let t0 = Instant::now();
+        let clients: Vec<_> = streams
+            .into_iter()
+            .map(|mut s| {
+                tokio::spawn(async move {
+                    let msg = vec![7u8; size];
+                    let mut back = vec![0u8; size];
+                    for _ in 0..per_conn {
+                        s.write_all(&msg).await.unwrap();
+                        s.read_exact(&mut back).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        let out = (t0.elapsed(), thread_cpu() - c0);
+        server.abort();
+        out
+    })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let reps = if quick { 3 } else { 5 };
+    let ring = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let tok = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("in-process TCP echo, {ROUND_TRIPS} round trips per run, {reps} interleaved repetitions, medians (µs per round trip)");
+    println!(
+        "{:<22} {:>9} {:>9} {:>7} {:>13} {:>11} {:>9} {:>9}",
+        "config",
+        "ringolo",
+        "tokio",
+        "ratio",
+        "ratio min-max",
+        "ringolo cpu",
+        "tokio cpu",
+        "cpu ratio"
+    );
+    for (conns, size) in [(1, 128), (1, 4096), (64, 128), (64, 4096)] {
+        ringolo_echo(&ring, conns, size);
+        tokio_echo(&tok, conns, size);
+        let (mut rw, mut tw, mut rc, mut tc, mut ratios, mut cpu_ratios) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let rt_count = (ROUND_TRIPS / conns * conns) as f64;
+        for _ in 0..reps {
+            let (a, ac) = ringolo_echo(&ring, conns, size);
+            let (b, bc) = tokio_echo(&tok, conns, size);
+            let us = |d: Duration| d.as_secs_f64() * 1e6 / rt_count;
+            rw.push(us(a));
+            tw.push(us(b));
+            rc.push(us(ac));
+            tc.push(us(bc));
+            ratios.push(us(a) / us(b));
+            cpu_ratios.push(us(ac) / us(bc).max(1e-9));
+        }
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        println!(
+            "{:<22} {:>9.2} {:>9.2} {:>7.2} {:>6.2}-{:<6.2} {:>11.2} {:>9.2} {:>9.2}",
+            format!("{conns} conn x {size} B"),
+            median(&mut rw),
+            median(&mut tw),
+            median(&mut ratios),
+            lo,
+            hi,
+            median(&mut rc),
+            median(&mut tc),
+            median(&mut cpu_ratios)
+        );
+    }
+}
