@@ -183,3 +183,35 @@ fn refused_reset_and_address_in_use() {
         assert_ne!(err.kind(), ErrorKind::ConnectionRefused);
     });
 }
+
+#[test]
+fn vectored_peek_send_recv_and_close() {
+    common::rt().block_on(async {
+        let (addr, server) = echo_server().await;
+        let c = TcpStream::connect(addr).await.unwrap();
+        let (n, _) = c.writev(vec![b"abc".to_vec(), b"defg".to_vec()]).await;
+        assert_eq!(n.unwrap(), 7);
+        // Wait until all 7 echoed bytes are queued, by peeking (which consumes nothing).
+        let mut seen = 0;
+        while seen < 7 {
+            let (n, _) = c.peek(Vec::with_capacity(16)).await;
+            seen = n.unwrap();
+        }
+        let (n, bufs) = c
+            .readv(vec![Vec::with_capacity(2), Vec::with_capacity(10)])
+            .await;
+        assert_eq!(n.unwrap(), 7);
+        assert_eq!(bufs[0], b"ab");
+        assert_eq!(bufs[1], b"cdefg");
+        let (n, _) = c.send("xyz", 0).await;
+        assert_eq!(n.unwrap(), 3);
+        let (res, got) = c.read_exact(Vec::with_capacity(3)).await;
+        res.unwrap();
+        assert_eq!(got, b"xyz");
+        let (n, got) = c.recv(Vec::with_capacity(4), libc::MSG_DONTWAIT).await;
+        assert_eq!(n.unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert!(got.is_empty());
+        c.close().await.unwrap();
+        server.abort();
+    });
+}

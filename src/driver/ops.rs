@@ -155,3 +155,193 @@ unsafe impl Operation for Close {
         result.map(|_| ())
     }
 }
+
+/// `IORING_OP_RECV` into a buffer's spare part, with `MSG_*` flags (e.g. `MSG_PEEK`).
+#[derive(Debug)]
+pub struct Recv<B = Vec<u8>> {
+    fd: RawFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBufMut> Recv<B> {
+    /// Receive into `buf`'s spare capacity.
+    pub fn new(fd: RawFd, buf: B, flags: i32) -> Recv<B> {
+        Recv { fd, buf, flags }
+    }
+}
+
+// SAFETY: rule 1 of driver/mod.rs — the entry points into the buffer's stable memory (buf
+// rule 1), owned by `self` until `complete`.
+unsafe impl<B: IoBufMut> Operation for Recv<B> {
+    type Output = BufResult<usize, B>;
+    fn build(&mut self) -> Entry {
+        let init = self.buf.bytes_init();
+        let len = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
+        // SAFETY: buf rule 2 — `init <= bytes_total`.
+        let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
+        opcode::Recv::new(types::Fd(self.fd), ptr, len)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(mut self, result: io::Result<Completion>) -> Self::Output {
+        match result {
+            Ok(c) => {
+                let init = self.buf.bytes_init();
+                // SAFETY: rule 1 and buf rule 2 — the kernel wrote `result` bytes after `init`.
+                unsafe { self.buf.set_init(init + c.result as usize) };
+                (Ok(c.result as usize), self.buf)
+            }
+            Err(e) => (Err(e), self.buf),
+        }
+    }
+}
+
+/// `IORING_OP_SEND` of a buffer's initialised bytes, with `MSG_*` flags.
+#[derive(Debug)]
+pub struct Send<B = Vec<u8>> {
+    fd: RawFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBuf> Send<B> {
+    /// Send `buf`'s initialised bytes.
+    pub fn new(fd: RawFd, buf: B, flags: i32) -> Send<B> {
+        Send { fd, buf, flags }
+    }
+}
+
+// SAFETY: rule 1 of driver/mod.rs — the entry points into the buffer's stable memory.
+unsafe impl<B: IoBuf> Operation for Send<B> {
+    type Output = BufResult<usize, B>;
+    fn build(&mut self) -> Entry {
+        let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
+        opcode::Send::new(types::Fd(self.fd), self.buf.stable_ptr(), len)
+            .flags(self.flags | libc::MSG_NOSIGNAL)
+            .build()
+    }
+    fn complete(self, result: io::Result<Completion>) -> Self::Output {
+        (result.map(|c| c.result as usize), self.buf)
+    }
+}
+
+/// An iovec array pointing into buffers owned by the same op.
+#[derive(Debug)]
+struct IoVecs(Vec<libc::iovec>);
+
+// SAFETY: rule 1 of driver/mod.rs — the pointers are into buffers (`IoBuf: Send`) owned by the
+// op that owns this array;
+// they are only handed to the kernel, never dereferenced here.
+unsafe impl std::marker::Send for IoVecs {}
+
+/// `IORING_OP_READV` into several buffers' spare parts, in order.
+#[derive(Debug)]
+pub struct Readv<B = Vec<u8>> {
+    fd: RawFd,
+    bufs: Vec<B>,
+    iovecs: IoVecs,
+    offset: u64,
+}
+
+impl<B: IoBufMut> Readv<B> {
+    /// Read into `bufs` at `offset` (`u64::MAX`: the file position / a stream).
+    pub fn new(fd: RawFd, bufs: Vec<B>, offset: u64) -> Readv<B> {
+        Readv {
+            fd,
+            bufs,
+            iovecs: IoVecs(Vec::new()),
+            offset,
+        }
+    }
+}
+
+// SAFETY: rule 1 of driver/mod.rs — the entry points at `iovecs` (a Vec's heap array owned by
+// `self`), whose entries point into the buffers' stable memory, all untouched until `complete`.
+unsafe impl<B: IoBufMut> Operation for Readv<B> {
+    type Output = BufResult<usize, Vec<B>>;
+    fn build(&mut self) -> Entry {
+        self.iovecs.0 = self
+            .bufs
+            .iter_mut()
+            .map(|b| {
+                let init = b.bytes_init();
+                // SAFETY: buf rule 2 — `init <= bytes_total`.
+                let base = unsafe { b.stable_mut_ptr().add(init) };
+                libc::iovec {
+                    iov_base: base.cast(),
+                    iov_len: b.bytes_total() - init,
+                }
+            })
+            .collect();
+        opcode::Readv::new(
+            types::Fd(self.fd),
+            self.iovecs.0.as_ptr(),
+            self.iovecs.0.len() as u32,
+        )
+        .offset(self.offset)
+        .build()
+    }
+    fn complete(mut self, result: io::Result<Completion>) -> Self::Output {
+        match result {
+            Ok(c) => {
+                let mut left = c.result as usize;
+                for (b, iov) in self.bufs.iter_mut().zip(&self.iovecs.0) {
+                    let n = left.min(iov.iov_len);
+                    let init = b.bytes_init();
+                    // SAFETY: rule 1 and buf rule 2 — the kernel filled the iovecs in order.
+                    unsafe { b.set_init(init + n) };
+                    left -= n;
+                }
+                (Ok(c.result as usize), self.bufs)
+            }
+            Err(e) => (Err(e), self.bufs),
+        }
+    }
+}
+
+/// `IORING_OP_WRITEV` of several buffers' initialised bytes, in order.
+#[derive(Debug)]
+pub struct Writev<B = Vec<u8>> {
+    fd: RawFd,
+    bufs: Vec<B>,
+    iovecs: IoVecs,
+    offset: u64,
+}
+
+impl<B: IoBuf> Writev<B> {
+    /// Write `bufs` at `offset` (`u64::MAX`: the file position / a stream).
+    pub fn new(fd: RawFd, bufs: Vec<B>, offset: u64) -> Writev<B> {
+        Writev {
+            fd,
+            bufs,
+            iovecs: IoVecs(Vec::new()),
+            offset,
+        }
+    }
+}
+
+// SAFETY: as for `Readv`: the iovec array and what it points to are owned by `self`.
+unsafe impl<B: IoBuf> Operation for Writev<B> {
+    type Output = BufResult<usize, Vec<B>>;
+    fn build(&mut self) -> Entry {
+        self.iovecs.0 = self
+            .bufs
+            .iter()
+            .map(|b| libc::iovec {
+                iov_base: b.stable_ptr() as *mut _,
+                iov_len: b.bytes_init(),
+            })
+            .collect();
+        opcode::Writev::new(
+            types::Fd(self.fd),
+            self.iovecs.0.as_ptr(),
+            self.iovecs.0.len() as u32,
+        )
+        .offset(self.offset)
+        .build()
+    }
+    fn complete(self, result: io::Result<Completion>) -> Self::Output {
+        (result.map(|c| c.result as usize), self.bufs)
+    }
+}

@@ -11,7 +11,7 @@ use futures::Stream;
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::{AcceptMulti, NetOp, NetOutput};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
-use crate::driver::ops::{Read, Write};
+use crate::driver::ops::{Close, Read, Readv, Recv, Send as SendOp, Write, Writev};
 use crate::driver::{Multishot, Op, OpList};
 
 /// The socket's position argument: streams have none.
@@ -303,6 +303,37 @@ impl TcpStream {
             }
         }
         (Ok(()), buf)
+    }
+
+    /// Read into several buffers in order (`readv`).
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        Op::new(Readv::new(self.fd(), bufs, STREAM)).await
+    }
+
+    /// Write several buffers in order (`writev`); returns the bytes sent.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        Op::new(Writev::new(self.fd(), bufs, STREAM)).await
+    }
+
+    /// `recv(2)` with flags.
+    pub async fn recv<B: IoBufMut>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
+        Op::new(Recv::new(self.fd(), buf, flags)).await
+    }
+
+    /// `send(2)` with flags (`MSG_NOSIGNAL` is always added).
+    pub async fn send<B: IoBuf>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
+        Op::new(SendOp::new(self.fd(), buf, flags)).await
+    }
+
+    /// Read without consuming (`MSG_PEEK`).
+    pub async fn peek<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.recv(buf, libc::MSG_PEEK).await
+    }
+
+    /// Close the connection, reporting the error `close(2)` gives.
+    pub async fn close(self) -> io::Result<()> {
+        let fd = self.into_raw_fd();
+        Op::new(Close::new(fd)).await
     }
 
     /// Shut down the read, write or both halves.
