@@ -127,7 +127,8 @@ unsafe impl IoBuf for Box<[u8]> {
     }
 }
 
-// SAFETY: as for `IoBuf`; the whole box is always initialised, so `set_init` has nothing to do.
+// SAFETY: rules 1 and 2, as for `IoBuf`; the whole box is always initialised, so `set_init`
+// has nothing to do.
 unsafe impl IoBufMut for Box<[u8]> {
     fn stable_mut_ptr(&mut self) -> *mut u8 {
         self.as_mut_ptr()
@@ -148,7 +149,7 @@ unsafe impl IoBuf for &'static [u8] {
     }
 }
 
-// SAFETY: as for `&'static [u8]`.
+// SAFETY: rules 1 and 2, as for `&'static [u8]`.
 unsafe impl IoBuf for &'static str {
     fn stable_ptr(&self) -> *const u8 {
         self.as_ptr()
@@ -221,7 +222,7 @@ mod tests {
     #[test]
     fn set_init_never_shrinks() {
         let mut v = b"hello".to_vec();
-        // SAFETY: 2 <= len, already initialised.
+        // SAFETY: rule 2 — 2 <= len, already initialised.
         unsafe { v.set_init(2) };
         assert_eq!(v, b"hello");
     }
@@ -260,7 +261,7 @@ mod tests {
         let b = bytes::Bytes::from_static(b"bytes");
         assert_eq!(b.bytes_total(), 5);
         let mut m = bytes::BytesMut::with_capacity(32);
-        // SAFETY: writing then declaring 4 initialised bytes within capacity.
+        // SAFETY: rule 2 — writing then declaring 4 initialised bytes within capacity.
         unsafe {
             m.stable_mut_ptr()
                 .copy_from_nonoverlapping(b"abcd".as_ptr(), 4);

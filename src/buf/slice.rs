@@ -45,7 +45,7 @@ impl<T> Slice<T> {
 // the initialised part of the view is the buffer's initialised part clipped to the range.
 unsafe impl<T: IoBuf> IoBuf for Slice<T> {
     fn stable_ptr(&self) -> *const u8 {
-        // SAFETY: `begin <= end <= bytes_total`, checked in `IoBuf::slice`.
+        // SAFETY: rule 1 — `begin <= end <= bytes_total`, checked in `IoBuf::slice`.
         unsafe { self.buf.stable_ptr().add(self.begin) }
     }
     fn bytes_init(&self) -> usize {
@@ -56,7 +56,7 @@ unsafe impl<T: IoBuf> IoBuf for Slice<T> {
     }
 }
 
-// SAFETY: as above; `set_init` translates the view's offset to the buffer's.
+// SAFETY: rules 1 and 2, as above; `set_init` translates the view's offset to the buffer's.
 unsafe impl<T: IoBufMut> IoBufMut for Slice<T> {
     fn stable_mut_ptr(&mut self) -> *mut u8 {
         // SAFETY: rule 1 — within the allocation, as in `stable_ptr`.

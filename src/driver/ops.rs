@@ -321,7 +321,8 @@ impl<B: IoBuf> Writev<B> {
     }
 }
 
-// SAFETY: as for `Readv`: the iovec array and what it points to are owned by `self`.
+// SAFETY: rule 1 of driver/mod.rs, as for `Readv`: the iovec array and what it points to are
+// owned by `self`.
 unsafe impl<B: IoBuf> Operation for Writev<B> {
     type Output = BufResult<usize, Vec<B>>;
     fn build(&mut self) -> Entry {

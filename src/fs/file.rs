@@ -268,10 +268,10 @@ impl File {
         match run(FsOp::Ftruncate { fd: self.fd, len }).await {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && len <= i64::MAX as u64 => {
                 // Older kernels reject the opcode; the len is valid, so retry with the syscall.
-                let fd = self.fd;
+                let fd = self.try_clone_fd()?;
                 blocking_io(move || {
-                    // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
-                    cvt(unsafe { libc::ftruncate(fd, len as i64) })
+                    // SAFETY: fs rule 1 — `fd` is our own duplicate, open for the whole call.
+                    cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), len as i64) })
                 })
                 .await
             }
@@ -299,10 +299,10 @@ impl File {
 
     /// Change the permission bits (`fchmod`, on the blocking pool: there is no opcode for it).
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
-        let fd = self.fd;
+        let fd = self.try_clone_fd()?;
         blocking_io(move || {
-            // SAFETY: a plain syscall on an fd `self` keeps open until the call returns.
-            cvt(unsafe { libc::fchmod(fd, perm.mode() as libc::mode_t) })
+            // SAFETY: fs rule 1 — `fd` is our own duplicate, open for the whole call.
+            cvt(unsafe { libc::fchmod(fd.as_raw_fd(), perm.mode() as libc::mode_t) })
         })
         .await
     }
@@ -311,6 +311,14 @@ impl File {
     pub async fn close(self) -> io::Result<()> {
         let fd = self.into_raw_fd();
         Op::new(Close::new(fd)).await
+    }
+
+    /// A duplicate of the descriptor for work on the blocking pool: if the caller stops
+    /// waiting and drops the `File`, the pool thread still acts on the same open file, never
+    /// on whatever reuses the number (fs rule 1).
+    fn try_clone_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        // SAFETY: fs rule 1 — borrowing our open descriptor just long enough to duplicate it.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }.try_clone_to_owned()
     }
 
     /// Wrap a std file.

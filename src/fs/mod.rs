@@ -5,6 +5,12 @@
 //! has none (`read_dir`, `canonicalize`, `read_link`, `remove_dir_all`, `fchmod`) runs on the
 //! blocking pool. A path with an interior NUL byte is refused with `InvalidInput` before any
 //! syscall.
+//!
+//! # Rules
+//!
+//! 1. Work handed to the blocking pool owns what it touches: a path by value, or a duplicate
+//!    of the descriptor, never a borrowed fd number that the caller could close (and the
+//!    process reuse) while the pool thread still works.
 
 mod file;
 mod metadata;

@@ -12,7 +12,7 @@ pub(crate) struct SockAddr {
 
 impl SockAddr {
     pub(crate) fn new(addr: SocketAddr) -> SockAddr {
-        // SAFETY: all-zero is a valid sockaddr_storage.
+        // SAFETY: net rule 2 — all-zero is a valid sockaddr_storage.
         let mut storage: Box<libc::sockaddr_storage> = Box::new(unsafe { mem::zeroed() });
         let len = match addr {
             SocketAddr::V4(a) => {
@@ -24,7 +24,7 @@ impl SockAddr {
                     },
                     sin_zero: [0; 8],
                 };
-                // SAFETY: sockaddr_storage is large and aligned enough for any sockaddr.
+                // SAFETY: net rule 2 — sockaddr_storage is large and aligned enough for any sockaddr.
                 unsafe {
                     (&mut *storage as *mut libc::sockaddr_storage)
                         .cast::<libc::sockaddr_in>()
@@ -42,7 +42,7 @@ impl SockAddr {
                     },
                     sin6_scope_id: a.scope_id(),
                 };
-                // SAFETY: as above.
+                // SAFETY: net rule 2, as above.
                 unsafe {
                     (&mut *storage as *mut libc::sockaddr_storage)
                         .cast::<libc::sockaddr_in6>()
@@ -58,7 +58,7 @@ impl SockAddr {
     }
 
     pub(crate) fn empty() -> SockAddr {
-        // SAFETY: all-zero is a valid sockaddr_storage.
+        // SAFETY: net rule 2 — all-zero is a valid sockaddr_storage.
         SockAddr {
             storage: Box::new(unsafe { mem::zeroed() }),
             len: mem::size_of::<libc::sockaddr_storage>() as _,
@@ -81,7 +81,7 @@ impl SockAddr {
 pub(crate) fn storage_to_std(storage: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
     match storage.ss_family as i32 {
         libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
+            // SAFETY: net rule 2 — the family says the storage holds a sockaddr_in.
             let sin =
                 unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes());
@@ -91,7 +91,7 @@ pub(crate) fn storage_to_std(storage: &libc::sockaddr_storage) -> io::Result<Soc
             )))
         }
         libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
+            // SAFETY: net rule 2 — the family says the storage holds a sockaddr_in6.
             let sin6 = unsafe {
                 &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
             };
@@ -115,7 +115,7 @@ pub(crate) fn storage_to_std(storage: &libc::sockaddr_storage) -> io::Result<Soc
 pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
     let mut addr = SockAddr::empty();
     let mut len = addr.len;
-    // SAFETY: the kernel writes at most `len` bytes into our storage.
+    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into our storage.
     let ret = unsafe {
         if peer {
             libc::getpeername(fd, addr.as_mut_ptr(), &mut len)

@@ -4,10 +4,21 @@
 //! `TcpListener::bind` is a chain: `IORING_OP_SOCKET`, then `SO_REUSEADDR` → `bind` →
 //! `listen` linked with `IOSQE_IO_LINK` (falling back to the syscalls on kernels without those
 //! opcodes). `incoming()` is a multishot accept. Dropping a socket closes it on the ring.
+//!
+//! # Rules
+//!
+//! 1. Socket-option and address syscalls (`setsockopt`, `getsockopt`, `getsockname`,
+//!    `getpeername`, the `bind`/`listen` fallbacks) get pointers to locals or boxed storage
+//!    with their exact sizes, on a socket the caller owns; the kernel writes at most the length
+//!    it is given.
+//! 2. A `sockaddr_storage` is read as `sockaddr_in` / `sockaddr_in6` only when its family says
+//!    so; all-zero is a valid value of these C structs, and of `msghdr` and `iovec`.
 
 mod addr;
 mod ops;
 mod tcp;
+mod udp;
 
 pub use self::addr::{Lookup, ToSocketAddrs};
 pub use self::tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use self::udp::UdpSocket;

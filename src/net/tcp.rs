@@ -19,7 +19,7 @@ const STREAM: u64 = u64::MAX;
 
 /// An owned socket descriptor, closed on the ring when dropped.
 #[derive(Debug)]
-struct Socket(RawFd);
+pub(crate) struct Socket(pub(crate) RawFd);
 
 impl Drop for Socket {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Socket {
     }
 }
 
-async fn run(op: NetOp) -> io::Result<u32> {
+pub(crate) async fn run(op: NetOp) -> io::Result<u32> {
     match Op::new(op).await? {
         NetOutput::Value(v) => Ok(v),
         NetOutput::Accepted(..) => unreachable!("only accept yields a connection"),
@@ -48,8 +48,8 @@ async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
     .map(|fd| Socket(fd as RawFd))
 }
 
-fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: passes a pointer to a local int and its size.
+pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: net rule 1 — a pointer to a local int and its size.
     let ret = unsafe {
         libc::setsockopt(
             fd,
@@ -66,10 +66,10 @@ fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()
     }
 }
 
-fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
+pub(crate) fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
     let mut value = 0i32;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: the kernel writes at most `len` bytes into a local int.
+    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into a local int.
     let ret =
         unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
     if ret < 0 {
@@ -80,11 +80,11 @@ fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
 }
 
 /// Whether an error says the kernel lacks the opcode rather than refusing the request.
-fn unsupported(e: &io::Error) -> bool {
+pub(crate) fn unsupported(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EOPNOTSUPP))
 }
 
-async fn first_ok<T, F, Fut>(addr: impl ToSocketAddrs, f: F) -> io::Result<T>
+pub(crate) async fn first_ok<T, F, Fut>(addr: impl ToSocketAddrs, f: F) -> io::Result<T>
 where
     F: Fn(SocketAddr) -> Fut,
     Fut: std::future::Future<Output = io::Result<T>>,
@@ -155,12 +155,12 @@ impl TcpListener {
         }
         if from <= 1 {
             let sa = SockAddr::new(addr);
-            // SAFETY: a valid address and its length.
+            // SAFETY: net rule 1 — a valid address and its length.
             if unsafe { libc::bind(fd, sa.as_ptr(), sa.len) } < 0 {
                 return Err(io::Error::last_os_error());
             }
         }
-        // SAFETY: plain syscall.
+        // SAFETY: net rule 1 — a plain syscall on the socket we own.
         if unsafe { libc::listen(fd, 1024) } < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -374,7 +374,7 @@ impl TcpStream {
             l_onoff: linger.is_some() as i32,
             l_linger: linger.map_or(0, |d| d.as_secs() as i32),
         };
-        // SAFETY: passes a pointer to a local struct and its size.
+        // SAFETY: net rule 1 — a pointer to a local struct and its size.
         let ret = unsafe {
             libc::setsockopt(
                 self.fd(),

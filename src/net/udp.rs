@@ -1,0 +1,311 @@
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use io_uring::{opcode, squeue::Entry, types};
+
+use super::addr::{socket_name, SockAddr, ToSocketAddrs};
+use super::ops::NetOp;
+use super::tcp::{first_ok, getsockopt_int, run, setsockopt_int, unsupported, Socket};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::{Recv, Send as SendOp};
+use crate::driver::{Completion, Op, Operation};
+
+/// A message header and its one iovec, pointing into the buffer and address of the op that
+/// owns them.
+struct MsgParts {
+    hdr: libc::msghdr,
+    iov: libc::iovec,
+}
+
+// SAFETY: rule 1 of driver/mod.rs — the pointers inside are to memory owned by the same op
+// (a `Send` buffer and a boxed address), handed only to the kernel.
+unsafe impl Send for MsgParts {}
+
+/// A buffer, an address and the message header that points at both.
+struct MsgOp<B> {
+    fd: RawFd,
+    buf: B,
+    addr: SockAddr,
+    parts: Box<MsgParts>,
+}
+
+impl<B> MsgOp<B> {
+    fn new(fd: RawFd, buf: B, addr: SockAddr) -> Self {
+        // SAFETY: net rule 2 — all-zero is a valid (empty) msghdr and iovec.
+        let parts = Box::new(unsafe { std::mem::zeroed::<MsgParts>() });
+        MsgOp {
+            fd,
+            buf,
+            addr,
+            parts,
+        }
+    }
+}
+
+impl<B> MsgOp<B> {
+    /// Point the header at the address and at `len` bytes at `base`; returns the header.
+    fn header(&mut self, base: *mut u8, len: usize, namelen: libc::socklen_t) -> &mut libc::msghdr {
+        let parts = &mut *self.parts;
+        parts.iov.iov_base = base.cast();
+        parts.iov.iov_len = len;
+        parts.hdr.msg_name = self.addr.as_mut_ptr().cast();
+        parts.hdr.msg_namelen = namelen;
+        parts.hdr.msg_iov = &mut parts.iov;
+        parts.hdr.msg_iovlen = 1;
+        &mut parts.hdr
+    }
+}
+
+/// `sendmsg` of a buffer's initialised bytes to an address.
+struct SendMsg<B>(MsgOp<B>);
+
+/// `recvmsg` into a buffer's spare part, recording the source address.
+struct RecvMsg<B>(MsgOp<B>);
+
+// SAFETY: rule 1 of driver/mod.rs — the entry points at the boxed msghdr, whose name points at
+// the boxed address and whose iovec (in the same box) points into the buffer's stable memory;
+// all are owned by `self` and untouched until `complete`.
+unsafe impl<B: IoBuf> Operation for SendMsg<B> {
+    type Output = BufResult<usize, B>;
+
+    fn build(&mut self) -> Entry {
+        let (ptr, len, namelen) = (
+            self.0.buf.stable_ptr() as *mut u8,
+            self.0.buf.bytes_init(),
+            self.0.addr.len,
+        );
+        let fd = self.0.fd;
+        let hdr = self.0.header(ptr, len, namelen);
+        opcode::SendMsg::new(types::Fd(fd), hdr)
+            .flags(libc::MSG_NOSIGNAL as u32)
+            .build()
+    }
+
+    fn complete(self, result: io::Result<Completion>) -> Self::Output {
+        (result.map(|c| c.result as usize), self.0.buf)
+    }
+}
+
+// SAFETY: rule 1 of driver/mod.rs, as for `SendMsg`.
+unsafe impl<B: IoBufMut> Operation for RecvMsg<B> {
+    type Output = BufResult<(usize, SocketAddr), B>;
+
+    fn build(&mut self) -> Entry {
+        let init = self.0.buf.bytes_init();
+        let len = self.0.buf.bytes_total() - init;
+        // SAFETY: buf rule 2 — `init <= bytes_total`.
+        let ptr = unsafe { self.0.buf.stable_mut_ptr().add(init) };
+        let fd = self.0.fd;
+        let hdr = self.0.header(
+            ptr,
+            len,
+            std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        );
+        opcode::RecvMsg::new(types::Fd(fd), hdr).build()
+    }
+
+    fn complete(self, result: io::Result<Completion>) -> Self::Output {
+        let mut op = self.0;
+        match result {
+            Ok(c) => {
+                let n = c.result as usize;
+                let init = op.buf.bytes_init();
+                // SAFETY: rule 1 and buf rule 2 — the kernel wrote `n` bytes after `init`.
+                unsafe { op.buf.set_init(init + n) };
+                (op.addr.to_std().map(|a| (n, a)), op.buf)
+            }
+            Err(e) => (Err(e), op.buf),
+        }
+    }
+}
+
+/// A UDP socket.
+#[derive(Debug)]
+pub struct UdpSocket {
+    sock: Socket,
+}
+
+impl UdpSocket {
+    /// Bind to the first address that works.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        first_ok(addr, |a| async move {
+            let domain = if a.is_ipv4() {
+                libc::AF_INET
+            } else {
+                libc::AF_INET6
+            };
+            let sock = Socket(
+                run(NetOp::Socket {
+                    domain,
+                    ty: libc::SOCK_DGRAM,
+                })
+                .await? as RawFd,
+            );
+            match run(NetOp::Bind {
+                fd: sock.0,
+                addr: SockAddr::new(a),
+            })
+            .await
+            {
+                Ok(_) => {}
+                Err(e) if unsupported(&e) => {
+                    let sa = SockAddr::new(a);
+                    // SAFETY: net rule 1 — a valid address and its length.
+                    if unsafe { libc::bind(sock.0, sa.as_ptr(), sa.len) } < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            Ok(UdpSocket { sock })
+        })
+        .await
+    }
+
+    /// Set the default peer for `send`/`recv` (and filter what `recv` accepts).
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let fd = self.sock.0;
+        first_ok(addr, |a| async move {
+            run(NetOp::Connect {
+                fd,
+                addr: SockAddr::new(a),
+            })
+            .await
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Send a datagram to `target`.
+    pub async fn send_to<B: IoBuf>(&self, buf: B, target: SocketAddr) -> BufResult<usize, B> {
+        Op::new(SendMsg(MsgOp::new(self.sock.0, buf, SockAddr::new(target)))).await
+    }
+
+    /// Receive a datagram and its source address.
+    pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
+        Op::new(RecvMsg(MsgOp::new(self.sock.0, buf, SockAddr::empty()))).await
+    }
+
+    /// Send a datagram to the connected peer.
+    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(SendOp::new(self.sock.0, buf, 0)).await
+    }
+
+    /// Receive a datagram from the connected peer.
+    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(Recv::new(self.sock.0, buf, 0)).await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket_name(self.sock.0, false)
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket_name(self.sock.0, true)
+    }
+
+    /// `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        setsockopt_int(self.sock.0, libc::SOL_SOCKET, libc::SO_BROADCAST, on as i32)
+    }
+
+    /// Whether `SO_BROADCAST` is set.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        getsockopt_int(self.sock.0, libc::SOL_SOCKET, libc::SO_BROADCAST).map(|v| v != 0)
+    }
+
+    /// `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        setsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_TTL, ttl as i32)
+    }
+
+    /// `IP_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        setsockopt_int(
+            self.sock.0,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_LOOP,
+            on as i32,
+        )
+    }
+
+    /// `IP_MULTICAST_TTL`.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        setsockopt_int(
+            self.sock.0,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_TTL,
+            ttl as i32,
+        )
+    }
+
+    /// Join an IPv4 multicast group on `interface` (`0.0.0.0`: any).
+    pub fn join_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.mreq_v4(libc::IP_ADD_MEMBERSHIP, group, interface)
+    }
+
+    /// Leave an IPv4 multicast group.
+    pub fn leave_multicast_v4(&self, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.mreq_v4(libc::IP_DROP_MEMBERSHIP, group, interface)
+    }
+
+    fn mreq_v4(&self, name: i32, group: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        let mreq = libc::ip_mreq {
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from_ne_bytes(group.octets()),
+            },
+            imr_interface: libc::in_addr {
+                s_addr: u32::from_ne_bytes(interface.octets()),
+            },
+        };
+        // SAFETY: net rule 1 — a pointer to a local struct and its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                self.sock.0,
+                libc::IPPROTO_IP,
+                name,
+                (&mreq as *const libc::ip_mreq).cast(),
+                std::mem::size_of::<libc::ip_mreq>() as libc::socklen_t,
+            )
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Join an IPv6 multicast group on interface index `interface` (0: any).
+    pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        let mreq = libc::ipv6_mreq {
+            ipv6mr_multiaddr: libc::in6_addr {
+                s6_addr: group.octets(),
+            },
+            ipv6mr_interface: interface,
+        };
+        // SAFETY: net rule 1 — a pointer to a local struct and its size.
+        let ret = unsafe {
+            libc::setsockopt(
+                self.sock.0,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_ADD_MEMBERSHIP,
+                (&mreq as *const libc::ipv6_mreq).cast(),
+                std::mem::size_of::<libc::ipv6_mreq>() as libc::socklen_t,
+            )
+        };
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.0
+    }
+}
