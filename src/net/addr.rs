@@ -57,6 +57,47 @@ impl SockAddr {
         }
     }
 
+    /// A Unix-domain address. A path starting with a NUL byte names the abstract namespace
+    /// (Linux); a path that does not fit `sun_path` is refused with `InvalidInput`.
+    pub(crate) fn unix(path: &std::path::Path) -> io::Result<SockAddr> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        // SAFETY: net rule 2 — all-zero is a valid sockaddr_storage.
+        let mut storage: Box<libc::sockaddr_storage> = Box::new(unsafe { mem::zeroed() });
+        // SAFETY: net rule 2 — sockaddr_storage is large and aligned enough for sockaddr_un.
+        let sun = unsafe {
+            &mut *(&mut *storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>()
+        };
+        let abstract_name = bytes.first() == Some(&0);
+        // A pathname needs room for its terminating NUL; an abstract name does not.
+        if bytes.is_empty() || bytes.len() + (!abstract_name) as usize > sun.sun_path.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "unix socket path {:?} is empty or longer than {} bytes",
+                    path,
+                    sun.sun_path.len() - 1
+                ),
+            ));
+        }
+        if !abstract_name && bytes.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "unix socket path contains an interior NUL byte",
+            ));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (d, s) in sun.sun_path.iter_mut().zip(bytes) {
+            *d = *s as libc::c_char;
+        }
+        let base = mem::size_of::<libc::sa_family_t>();
+        let len = base + bytes.len() + (!abstract_name) as usize;
+        Ok(SockAddr {
+            storage,
+            len: len as libc::socklen_t,
+        })
+    }
+
     pub(crate) fn empty() -> SockAddr {
         // SAFETY: net rule 2 — all-zero is a valid sockaddr_storage.
         SockAddr {
@@ -202,4 +243,53 @@ impl ToSocketAddrs for (&str, u16) {
             Err(_) => Lookup::Host(format!("{}:{}", self.0, self.1)),
         }
     }
+}
+
+/// The address of a Unix-domain socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnixAddr {
+    /// A file-system path.
+    Pathname(std::path::PathBuf),
+    /// A name in Linux's abstract namespace (without the leading NUL).
+    Abstract(Vec<u8>),
+    /// No name (an unbound socket, or one end of a pair).
+    Unnamed,
+}
+
+impl UnixAddr {
+    pub(crate) fn from_raw(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> UnixAddr {
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: net rule 2 — the caller got this storage for an AF_UNIX socket.
+        let sun =
+            unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>() };
+        let base = mem::size_of::<libc::sa_family_t>();
+        let n = (len as usize).saturating_sub(base).min(sun.sun_path.len());
+        let bytes: Vec<u8> = sun.sun_path[..n].iter().map(|&c| c as u8).collect();
+        match bytes.first() {
+            None => UnixAddr::Unnamed,
+            Some(0) => UnixAddr::Abstract(bytes[1..].to_vec()),
+            Some(_) => {
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                UnixAddr::Pathname(std::ffi::OsStr::from_bytes(&bytes[..end]).into())
+            }
+        }
+    }
+}
+
+/// `getsockname` / `getpeername` of a Unix-domain socket.
+pub(crate) fn unix_socket_name(fd: i32, peer: bool) -> io::Result<UnixAddr> {
+    let mut addr = SockAddr::empty();
+    let mut len = addr.len;
+    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into our storage.
+    let ret = unsafe {
+        if peer {
+            libc::getpeername(fd, addr.as_mut_ptr(), &mut len)
+        } else {
+            libc::getsockname(fd, addr.as_mut_ptr(), &mut len)
+        }
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(UnixAddr::from_raw(&addr.storage, len))
 }

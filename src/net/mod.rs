@@ -16,9 +16,12 @@
 
 mod addr;
 mod ops;
+mod stream;
 mod tcp;
 mod udp;
+mod unix;
 
-pub use self::addr::{Lookup, ToSocketAddrs};
+pub use self::addr::{Lookup, ToSocketAddrs, UnixAddr};
 pub use self::tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
+pub use self::unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};

@@ -11,11 +11,8 @@ use futures::Stream;
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::{AcceptMulti, NetOp, NetOutput};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
-use crate::driver::ops::{Close, Read, Readv, Recv, Send as SendOp, Write, Writev};
-use crate::driver::{Multishot, Op, OpList};
 
-/// The socket's position argument: streams have none.
-const STREAM: u64 = u64::MAX;
+use crate::driver::{Multishot, Op, OpList};
 
 /// An owned socket descriptor, closed on the ring when dropped.
 #[derive(Debug)]
@@ -258,95 +255,7 @@ impl TcpStream {
         self.sock.0
     }
 
-    /// Read into the buffer's spare capacity; 0 means the peer closed its side.
-    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        Op::new(Read::new(self.fd(), buf, STREAM)).await
-    }
-
-    /// Write the buffer's initialised bytes; returns how many were sent.
-    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        Op::new(Write::new(self.fd(), buf, STREAM)).await
-    }
-
-    /// Fill the buffer's spare capacity completely; `UnexpectedEof` if the peer closes first.
-    pub async fn read_exact<B: IoBufMut>(&self, buf: B) -> BufResult<(), B> {
-        let start = buf.bytes_init();
-        let end = buf.bytes_total();
-        let mut buf = buf;
-        let mut filled = start;
-        while filled < end {
-            let (res, slice) = self.read(buf.slice(filled..end)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::UnexpectedEof.into()), buf),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
-    }
-
-    /// Write all of the buffer's initialised bytes.
-    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf;
-        while done < total {
-            let (res, slice) = self.write(buf.slice(done..total)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
-    }
-
-    /// Read into several buffers in order (`readv`).
-    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        Op::new(Readv::new(self.fd(), bufs, STREAM)).await
-    }
-
-    /// Write several buffers in order (`writev`); returns the bytes sent.
-    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        Op::new(Writev::new(self.fd(), bufs, STREAM)).await
-    }
-
-    /// `recv(2)` with flags.
-    pub async fn recv<B: IoBufMut>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
-        Op::new(Recv::new(self.fd(), buf, flags)).await
-    }
-
-    /// `send(2)` with flags (`MSG_NOSIGNAL` is always added).
-    pub async fn send<B: IoBuf>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
-        Op::new(SendOp::new(self.fd(), buf, flags)).await
-    }
-
-    /// Read without consuming (`MSG_PEEK`).
-    pub async fn peek<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        self.recv(buf, libc::MSG_PEEK).await
-    }
-
-    /// Close the connection, reporting the error `close(2)` gives.
-    pub async fn close(self) -> io::Result<()> {
-        let fd = self.into_raw_fd();
-        Op::new(Close::new(fd)).await
-    }
-
-    /// Shut down the read, write or both halves.
-    pub async fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
-        let how = match how {
-            std::net::Shutdown::Read => libc::SHUT_RD,
-            std::net::Shutdown::Write => libc::SHUT_WR,
-            std::net::Shutdown::Both => libc::SHUT_RDWR,
-        };
-        run(NetOp::Shutdown { fd: self.fd(), how })
-            .await
-            .map(|_| ())
-    }
+    crate::net::stream::stream_io_methods!();
 
     /// `TCP_NODELAY`.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {

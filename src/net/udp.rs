@@ -23,7 +23,7 @@ struct MsgParts {
 unsafe impl Send for MsgParts {}
 
 /// A buffer, an address and the message header that points at both.
-struct MsgOp<B> {
+pub(crate) struct MsgOp<B> {
     fd: RawFd,
     buf: B,
     addr: SockAddr,
@@ -31,7 +31,7 @@ struct MsgOp<B> {
 }
 
 impl<B> MsgOp<B> {
-    fn new(fd: RawFd, buf: B, addr: SockAddr) -> Self {
+    pub(crate) fn new(fd: RawFd, buf: B, addr: SockAddr) -> Self {
         // SAFETY: net rule 2 — all-zero is a valid (empty) msghdr and iovec.
         let parts = Box::new(unsafe { std::mem::zeroed::<MsgParts>() });
         MsgOp {
@@ -58,10 +58,14 @@ impl<B> MsgOp<B> {
 }
 
 /// `sendmsg` of a buffer's initialised bytes to an address.
-struct SendMsg<B>(MsgOp<B>);
+pub(crate) struct SendMsg<B>(pub(crate) MsgOp<B>);
 
 /// `recvmsg` into a buffer's spare part, recording the source address.
-struct RecvMsg<B>(MsgOp<B>);
+pub(crate) struct RecvMsg<B, A> {
+    pub(crate) op: MsgOp<B>,
+    /// Turns the kernel's source address (storage and length) into the caller's type.
+    pub(crate) decode: fn(&libc::sockaddr_storage, libc::socklen_t) -> io::Result<A>,
+}
 
 // SAFETY: rule 1 of driver/mod.rs — the entry points at the boxed msghdr, whose name points at
 // the boxed address and whose iovec (in the same box) points into the buffer's stable memory;
@@ -88,16 +92,16 @@ unsafe impl<B: IoBuf> Operation for SendMsg<B> {
 }
 
 // SAFETY: rule 1 of driver/mod.rs, as for `SendMsg`.
-unsafe impl<B: IoBufMut> Operation for RecvMsg<B> {
-    type Output = BufResult<(usize, SocketAddr), B>;
+unsafe impl<B: IoBufMut, A: Send + 'static> Operation for RecvMsg<B, A> {
+    type Output = BufResult<(usize, A), B>;
 
     fn build(&mut self) -> Entry {
-        let init = self.0.buf.bytes_init();
-        let len = self.0.buf.bytes_total() - init;
+        let init = self.op.buf.bytes_init();
+        let len = self.op.buf.bytes_total() - init;
         // SAFETY: buf rule 2 — `init <= bytes_total`.
-        let ptr = unsafe { self.0.buf.stable_mut_ptr().add(init) };
-        let fd = self.0.fd;
-        let hdr = self.0.header(
+        let ptr = unsafe { self.op.buf.stable_mut_ptr().add(init) };
+        let fd = self.op.fd;
+        let hdr = self.op.header(
             ptr,
             len,
             std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
@@ -106,14 +110,15 @@ unsafe impl<B: IoBufMut> Operation for RecvMsg<B> {
     }
 
     fn complete(self, result: io::Result<Completion>) -> Self::Output {
-        let mut op = self.0;
+        let (mut op, decode) = (self.op, self.decode);
         match result {
             Ok(c) => {
                 let n = c.result as usize;
                 let init = op.buf.bytes_init();
                 // SAFETY: rule 1 and buf rule 2 — the kernel wrote `n` bytes after `init`.
                 unsafe { op.buf.set_init(init + n) };
-                (op.addr.to_std().map(|a| (n, a)), op.buf)
+                let namelen = op.parts.hdr.msg_namelen;
+                (decode(&op.addr.storage, namelen).map(|a| (n, a)), op.buf)
             }
             Err(e) => (Err(e), op.buf),
         }
@@ -184,7 +189,12 @@ impl UdpSocket {
 
     /// Receive a datagram and its source address.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
-        Op::new(RecvMsg(MsgOp::new(self.sock.0, buf, SockAddr::empty()))).await
+        let decode = |s: &libc::sockaddr_storage, _len| super::addr::storage_to_std(s);
+        Op::new(RecvMsg {
+            op: MsgOp::new(self.sock.0, buf, SockAddr::empty()),
+            decode,
+        })
+        .await
     }
 
     /// Send a datagram to the connected peer.

@@ -1,0 +1,133 @@
+//! The I/O methods every stream socket (TCP, Unix) shares, written once.
+
+/// Expands, inside `impl` of a type with `fn fd(&self) -> RawFd` and `IntoRawFd`, to the
+/// completion-style stream methods: read, write, read_exact, write_all, readv, writev, recv,
+/// send, peek, close and shutdown.
+macro_rules! stream_io_methods {
+    () => {
+        /// Read into the buffer's spare capacity; 0 means the peer closed its side.
+        pub async fn read<B: $crate::buf::IoBufMut>(
+            &self,
+            buf: B,
+        ) -> $crate::buf::BufResult<usize, B> {
+            $crate::driver::Op::new($crate::driver::ops::Read::new(self.fd(), buf, u64::MAX)).await
+        }
+
+        /// Write the buffer's initialised bytes; returns how many were sent.
+        pub async fn write<B: $crate::buf::IoBuf>(
+            &self,
+            buf: B,
+        ) -> $crate::buf::BufResult<usize, B> {
+            $crate::driver::Op::new($crate::driver::ops::Write::new(self.fd(), buf, u64::MAX)).await
+        }
+
+        /// Fill the buffer's spare capacity completely; `UnexpectedEof` if the peer closes first.
+        pub async fn read_exact<B: $crate::buf::IoBufMut>(
+            &self,
+            buf: B,
+        ) -> $crate::buf::BufResult<(), B> {
+            let start = $crate::buf::IoBuf::bytes_init(&buf);
+            let end = $crate::buf::IoBuf::bytes_total(&buf);
+            let mut buf = buf;
+            let mut filled = start;
+            while filled < end {
+                let (res, slice) = self.read($crate::buf::IoBuf::slice(buf, filled..end)).await;
+                buf = slice.into_inner();
+                match res {
+                    Ok(0) => return (Err(std::io::ErrorKind::UnexpectedEof.into()), buf),
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return (Err(e), buf),
+                }
+            }
+            (Ok(()), buf)
+        }
+
+        /// Write all of the buffer's initialised bytes.
+        pub async fn write_all<B: $crate::buf::IoBuf>(
+            &self,
+            buf: B,
+        ) -> $crate::buf::BufResult<(), B> {
+            let total = $crate::buf::IoBuf::bytes_init(&buf);
+            let mut done = 0;
+            let mut buf = buf;
+            while done < total {
+                let (res, slice) = self
+                    .write($crate::buf::IoBuf::slice(buf, done..total))
+                    .await;
+                buf = slice.into_inner();
+                match res {
+                    Ok(0) => return (Err(std::io::ErrorKind::WriteZero.into()), buf),
+                    Ok(n) => done += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return (Err(e), buf),
+                }
+            }
+            (Ok(()), buf)
+        }
+
+        /// Read into several buffers in order (`readv`).
+        pub async fn readv<B: $crate::buf::IoBufMut>(
+            &self,
+            bufs: Vec<B>,
+        ) -> $crate::buf::BufResult<usize, Vec<B>> {
+            $crate::driver::Op::new($crate::driver::ops::Readv::new(self.fd(), bufs, u64::MAX))
+                .await
+        }
+
+        /// Write several buffers in order (`writev`); returns the bytes sent.
+        pub async fn writev<B: $crate::buf::IoBuf>(
+            &self,
+            bufs: Vec<B>,
+        ) -> $crate::buf::BufResult<usize, Vec<B>> {
+            $crate::driver::Op::new($crate::driver::ops::Writev::new(self.fd(), bufs, u64::MAX))
+                .await
+        }
+
+        /// `recv(2)` with flags.
+        pub async fn recv<B: $crate::buf::IoBufMut>(
+            &self,
+            buf: B,
+            flags: i32,
+        ) -> $crate::buf::BufResult<usize, B> {
+            $crate::driver::Op::new($crate::driver::ops::Recv::new(self.fd(), buf, flags)).await
+        }
+
+        /// `send(2)` with flags (`MSG_NOSIGNAL` is always added).
+        pub async fn send<B: $crate::buf::IoBuf>(
+            &self,
+            buf: B,
+            flags: i32,
+        ) -> $crate::buf::BufResult<usize, B> {
+            $crate::driver::Op::new($crate::driver::ops::Send::new(self.fd(), buf, flags)).await
+        }
+
+        /// Read without consuming (`MSG_PEEK`).
+        pub async fn peek<B: $crate::buf::IoBufMut>(
+            &self,
+            buf: B,
+        ) -> $crate::buf::BufResult<usize, B> {
+            self.recv(buf, libc::MSG_PEEK).await
+        }
+
+        /// Close the connection, reporting the error `close(2)` gives.
+        pub async fn close(self) -> std::io::Result<()> {
+            let fd = std::os::fd::IntoRawFd::into_raw_fd(self);
+            $crate::driver::Op::new($crate::driver::ops::Close::new(fd)).await
+        }
+
+        /// Shut down the read, write or both halves.
+        pub async fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
+            let how = match how {
+                std::net::Shutdown::Read => libc::SHUT_RD,
+                std::net::Shutdown::Write => libc::SHUT_WR,
+                std::net::Shutdown::Both => libc::SHUT_RDWR,
+            };
+            $crate::net::tcp::run($crate::net::ops::NetOp::Shutdown { fd: self.fd(), how })
+                .await
+                .map(|_| ())
+        }
+    };
+}
+
+pub(crate) use stream_io_methods;

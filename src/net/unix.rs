@@ -1,0 +1,291 @@
+use std::io;
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+
+use super::addr::{unix_socket_name, SockAddr, UnixAddr};
+use super::ops::{AcceptMulti, NetOp, NetOutput};
+use super::tcp::{run, unsupported, Socket};
+use super::udp::{MsgOp, RecvMsg, SendMsg};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::{Recv, Send as SendOp};
+use crate::driver::{Multishot, Op, OpList};
+
+async fn unix_socket(ty: i32) -> io::Result<Socket> {
+    run(NetOp::Socket {
+        domain: libc::AF_UNIX,
+        ty,
+    })
+    .await
+    .map(|fd| Socket(fd as RawFd))
+}
+
+/// `bind` through the ring, or the syscall where the kernel has no `IORING_OP_BIND`.
+async fn bind(fd: RawFd, path: &Path) -> io::Result<()> {
+    match run(NetOp::Bind {
+        fd,
+        addr: SockAddr::unix(path)?,
+    })
+    .await
+    {
+        Err(e) if unsupported(&e) => {
+            let sa = SockAddr::unix(path)?;
+            // SAFETY: net rule 1 — a valid address and its length.
+            if unsafe { libc::bind(fd, sa.as_ptr(), sa.len) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+fn socketpair(ty: i32) -> io::Result<(Socket, Socket)> {
+    let mut fds = [0; 2];
+    // SAFETY: net rule 1 — the kernel writes two descriptors into a local array.
+    if unsafe { libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((Socket(fds[0]), Socket(fds[1])))
+}
+
+/// A Unix-domain stream socket listening for connections. A path starting with a NUL byte
+/// binds in the abstract namespace.
+#[derive(Debug)]
+pub struct UnixListener {
+    sock: Socket,
+}
+
+impl UnixListener {
+    /// Bind to `path` and listen (a chain of `bind` → `listen` after the socket op).
+    pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let addr = SockAddr::unix(path)?;
+        let sock = unix_socket(libc::SOCK_STREAM).await?;
+        let fd = sock.0;
+        let results = OpList::chain([
+            NetOp::Bind { fd, addr },
+            NetOp::Listen { fd, backlog: 1024 },
+        ])
+        .await;
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(_) => continue,
+                Err(e) if unsupported(&e) => {
+                    if i == 0 {
+                        bind(fd, path).await?;
+                    }
+                    // SAFETY: net rule 1 — a plain syscall on the socket we own.
+                    if unsafe { libc::listen(fd, 1024) } < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(UnixListener { sock })
+    }
+
+    /// Accept one connection.
+    pub async fn accept(&self) -> io::Result<(UnixStream, UnixAddr)> {
+        let op = NetOp::Accept {
+            fd: self.sock.0,
+            addr: SockAddr::empty(),
+            len: Box::new(0),
+        };
+        match Op::new(op).await? {
+            NetOutput::Accepted(fd, _) => {
+                let stream = UnixStream { sock: Socket(fd) };
+                let addr = stream.peer_addr().unwrap_or(UnixAddr::Unnamed);
+                Ok((stream, addr))
+            }
+            NetOutput::Value(_) => unreachable!("accept yields a connection"),
+        }
+    }
+
+    /// Every incoming connection, from one multishot accept.
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming {
+            inner: Multishot::new(AcceptMulti { fd: self.sock.0 }),
+            listener: self,
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<UnixAddr> {
+        unix_socket_name(self.sock.0, false)
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.0
+    }
+}
+
+/// Connections from [`UnixListener::incoming`].
+pub struct UnixIncoming<'a> {
+    inner: Multishot<AcceptMulti>,
+    listener: &'a UnixListener,
+}
+
+impl Stream for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(r)) => {
+                    return Poll::Ready(Some(r.map(|fd| UnixStream { sock: Socket(fd) })))
+                }
+                Poll::Ready(None) => {
+                    let fd = self.listener.sock.0;
+                    self.inner = Multishot::new(AcceptMulti { fd });
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A Unix-domain stream connection.
+#[derive(Debug)]
+pub struct UnixStream {
+    sock: Socket,
+}
+
+impl UnixStream {
+    /// Connect to the socket at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let addr = SockAddr::unix(path.as_ref())?;
+        let sock = unix_socket(libc::SOCK_STREAM).await?;
+        run(NetOp::Connect { fd: sock.0, addr }).await?;
+        Ok(UnixStream { sock })
+    }
+
+    /// A connected pair (`socketpair(2)`).
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = socketpair(libc::SOCK_STREAM)?;
+        Ok((UnixStream { sock: a }, UnixStream { sock: b }))
+    }
+
+    fn fd(&self) -> RawFd {
+        self.sock.0
+    }
+
+    crate::net::stream::stream_io_methods!();
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<UnixAddr> {
+        unix_socket_name(self.fd(), false)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<UnixAddr> {
+        unix_socket_name(self.fd(), true)
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd()
+    }
+}
+
+impl IntoRawFd for UnixStream {
+    fn into_raw_fd(self) -> RawFd {
+        let fd = self.sock.0;
+        std::mem::forget(self);
+        fd
+    }
+}
+
+/// A Unix-domain datagram socket.
+#[derive(Debug)]
+pub struct UnixDatagram {
+    sock: Socket,
+}
+
+fn decode_unix(s: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<UnixAddr> {
+    Ok(UnixAddr::from_raw(s, len))
+}
+
+impl UnixDatagram {
+    /// Bind to `path` (NUL-prefixed: abstract namespace).
+    pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        let sock = unix_socket(libc::SOCK_DGRAM).await?;
+        bind(sock.0, path.as_ref()).await?;
+        Ok(UnixDatagram { sock })
+    }
+
+    /// A socket with no address (it can still send, and receive once connected or paired).
+    pub async fn unbound() -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            sock: unix_socket(libc::SOCK_DGRAM).await?,
+        })
+    }
+
+    /// A connected pair.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = socketpair(libc::SOCK_DGRAM)?;
+        Ok((UnixDatagram { sock: a }, UnixDatagram { sock: b }))
+    }
+
+    /// Set the default peer.
+    pub async fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        run(NetOp::Connect {
+            fd: self.sock.0,
+            addr: SockAddr::unix(path.as_ref())?,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Send a datagram to the socket at `path`.
+    pub async fn send_to<B: IoBuf>(&self, buf: B, path: impl AsRef<Path>) -> BufResult<usize, B> {
+        match SockAddr::unix(path.as_ref()) {
+            Ok(addr) => Op::new(SendMsg(MsgOp::new(self.sock.0, buf, addr))).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Receive a datagram and its sender's address.
+    pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, UnixAddr), B> {
+        Op::new(RecvMsg {
+            op: MsgOp::new(self.sock.0, buf, SockAddr::empty()),
+            decode: decode_unix,
+        })
+        .await
+    }
+
+    /// Send to the connected peer.
+    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(SendOp::new(self.sock.0, buf, 0)).await
+    }
+
+    /// Receive from the connected peer.
+    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        Op::new(Recv::new(self.sock.0, buf, 0)).await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<UnixAddr> {
+        unix_socket_name(self.sock.0, false)
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<UnixAddr> {
+        unix_socket_name(self.sock.0, true)
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.0
+    }
+}
