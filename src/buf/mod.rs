@@ -114,6 +114,19 @@ unsafe impl IoBufMut for Vec<u8> {
     }
 }
 
+// SAFETY: rule 1 — a String's buffer is on the heap; rule 2 — `len` bytes are initialised.
+unsafe impl IoBuf for String {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+}
+
 // SAFETY: rule 1 — a boxed slice lives on the heap; rule 2 — every byte is initialised.
 unsafe impl IoBuf for Box<[u8]> {
     fn stable_ptr(&self) -> *const u8 {

@@ -32,6 +32,7 @@
 //! `IOSQE_CQE_SKIP_SUCCESS` itself: links are the driver's to place (an `OpList` chain), and a
 //! skipped success CQE would leave its op waiting for ever.
 
+pub mod bufring;
 mod multishot;
 mod op;
 mod oplist;
@@ -143,6 +144,9 @@ pub(crate) struct Driver {
     abandoned: bool,
     /// Closes of dropped descriptors queued or in flight (`close_detached`).
     detached_closes: usize,
+    /// Provided-buffer rings registered here, by group id.
+    buf_rings: bufring::BufRings,
+    next_bgid: u16,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     pub(crate) stats: DriverStats,
@@ -159,6 +163,8 @@ impl Driver {
             pending: Vec::with_capacity(64),
             abandoned: false,
             detached_closes: 0,
+            buf_rings: bufring::BufRings::new(),
+            next_bgid: 0,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ring,
             ops: GenSlab::new(),
@@ -184,7 +190,7 @@ impl Driver {
             None => {}
             Some(_) if !self.features.single_issuer => {}
             Some(_) => {
-                if self.ops.len() > 0 {
+                if self.ops.len() > 0 || !self.buf_rings.is_empty() {
                     return Err(format!(
                         "ringolo: this runtime's io_uring was created with SINGLE_ISSUER and has {} \
                          operation(s) in flight owned by another thread; drive a current-thread \
@@ -373,6 +379,49 @@ impl Driver {
         Some(keys)
     }
 
+    /// Register a provided-buffer ring here (bufring rule 2).
+    pub(crate) fn register_buf_ring(
+        &mut self,
+        ring_layout: std::alloc::Layout,
+        pool_layout: std::alloc::Layout,
+        entries: u16,
+        buf_size: usize,
+    ) -> io::Result<std::sync::Arc<bufring::Shared>> {
+        if !self.is_issuer() {
+            return Err(io::Error::other(
+                "a buffer ring can only be registered by the thread driving the ring",
+            ));
+        }
+        self.buf_rings.retain(|_, w| w.strong_count() > 0);
+        let mut bgid = self.next_bgid;
+        while self.buf_rings.contains_key(&bgid) {
+            bgid = bgid.wrapping_add(1);
+        }
+        self.next_bgid = bgid.wrapping_add(1);
+        let shared = bufring::register(
+            &self.ring.submitter(),
+            ring_layout,
+            pool_layout,
+            entries,
+            buf_size,
+            bgid,
+            self.id,
+        )?;
+        self.buf_rings
+            .insert(bgid, std::sync::Arc::downgrade(&shared));
+        Ok(shared)
+    }
+
+    /// Unregister a provided-buffer ring; false when the ring cannot be entered (the caller
+    /// then leaks the memory, bufring rule 2).
+    pub(crate) fn unregister_buf_ring(&mut self, bgid: u16) -> bool {
+        if self.abandoned || !self.is_issuer() {
+            return false;
+        }
+        self.buf_rings.remove(&bgid);
+        self.ring.submitter().unregister_buf_ring(bgid).is_ok()
+    }
+
     /// Close `fd` on this ring without anyone awaiting it (a dropped file or socket). Returns
     /// false when the ring cannot take it (given up at shutdown, or not this thread's), and
     /// the caller closes it directly.
@@ -461,8 +510,8 @@ impl Driver {
             return;
         };
         match slot {
-            Lifecycle::Completed { res, .. } => {
-                reclaim.apply(*res);
+            Lifecycle::Completed { res, flags, .. } => {
+                reclaim.apply(*res, *flags, &self.buf_rings);
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
@@ -471,21 +520,21 @@ impl Driver {
                 finished: true,
                 ..
             } => {
-                for (res, _) in queue.drain(..) {
-                    reclaim.apply(res);
+                for (res, flags) in queue.drain(..) {
+                    reclaim.apply(res, flags, &self.buf_rings);
                 }
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
             Lifecycle::Waiting { partial, .. } => {
-                if let Some((res, _)) = partial.take() {
-                    reclaim.apply(res);
+                if let Some((res, flags)) = partial.take() {
+                    reclaim.apply(res, flags, &self.buf_rings);
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
             Lifecycle::Streaming { queue, .. } => {
-                for (res, _) in queue.drain(..) {
-                    reclaim.apply(res);
+                for (res, flags) in queue.drain(..) {
+                    reclaim.apply(res, flags, &self.buf_rings);
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
@@ -568,6 +617,7 @@ impl Driver {
                 eventfd,
                 eventfd_armed,
                 detached_closes,
+                buf_rings,
                 ..
             } = self;
             let mut cq = ring.completion();
@@ -636,7 +686,7 @@ impl Driver {
                         to_wake.extend(waker.take());
                     }
                     Lifecycle::Orphaned { reclaim, .. } => {
-                        reclaim.apply(res);
+                        reclaim.apply(res, flags, buf_rings);
                         if !more {
                             if let Some(Lifecycle::Orphaned { keep_alive, .. }) = ops.remove(key) {
                                 // Rule 1: the final CQE is in; the payload may go.

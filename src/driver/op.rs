@@ -40,10 +40,21 @@ pub enum Reclaim {
     Nothing,
     /// The result is a new file descriptor (accept, openat, socket): close it.
     CloseFd,
+    /// The completion may have taken a buffer from this provided-buffer group: return it.
+    ProvidedBuffer(u16),
 }
 
 impl Reclaim {
-    pub(crate) fn apply(self, res: i32) {
+    pub(crate) fn apply(self, res: i32, flags: u32, rings: &super::bufring::BufRings) {
+        if let Reclaim::ProvidedBuffer(bgid) = self {
+            if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
+                // bufring rule 1: nobody took this buffer, so it goes straight back.
+                if let Some(ring) = rings.get(&bgid).and_then(|w| w.upgrade()) {
+                    ring.recycle(bid);
+                }
+            }
+            return;
+        }
         if self == Reclaim::CloseFd && res >= 0 {
             // SAFETY: rule 6 of driver/mod.rs — the fd was just created by the kernel for an op nobody awaits; no one else
             // can know its number, so closing it cannot close someone else's file.

@@ -16,12 +16,15 @@
 
 mod addr;
 mod ops;
+mod recv;
 mod stream;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use self::addr::{Lookup, ToSocketAddrs, UnixAddr};
+pub use self::recv::RecvStream;
 pub use self::tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 pub use self::unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+pub use crate::driver::bufring::{BufRing, RingBuf};

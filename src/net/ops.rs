@@ -127,3 +127,29 @@ unsafe impl MultishotOperation for AcceptMulti {
         Reclaim::CloseFd
     }
 }
+
+/// Multishot `recv` selecting buffers from a provided-buffer ring.
+pub(crate) struct RecvMultiOp {
+    pub(crate) fd: RawFd,
+    pub(crate) ring: std::sync::Arc<crate::driver::bufring::Shared>,
+}
+
+// SAFETY: rule 1 of driver/mod.rs holds trivially: the entry holds no pointers (the kernel
+// writes into the registered ring's buffers, kept alive by `ring` — bufring rule 2).
+unsafe impl MultishotOperation for RecvMultiOp {
+    type Item = io::Result<Option<crate::driver::bufring::RingBuf>>;
+
+    fn build(&mut self) -> Entry {
+        opcode::RecvMulti::new(types::Fd(self.fd), self.ring.bgid()).build()
+    }
+
+    fn next(&mut self, result: io::Result<Completion>) -> Self::Item {
+        let c = result?;
+        Ok(io_uring::cqueue::buffer_select(c.flags)
+            .map(|bid| self.ring.take(bid, c.result as usize)))
+    }
+
+    fn reclaim(&self) -> Reclaim {
+        Reclaim::ProvidedBuffer(self.ring.bgid())
+    }
+}

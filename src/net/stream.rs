@@ -127,6 +127,15 @@ macro_rules! stream_io_methods {
                 .await
                 .map(|_| ())
         }
+        /// Receive into buffers picked by the kernel from `ring`, as a stream (one
+        /// multishot `recv`). Dropping the stream cancels the request and returns any buffer
+        /// it had taken to the ring.
+        pub fn recv_multi<'a>(
+            &'a self,
+            ring: &$crate::net::BufRing,
+        ) -> $crate::net::RecvStream<'a> {
+            $crate::net::RecvStream::new(self.fd(), ring)
+        }
     };
 }
 

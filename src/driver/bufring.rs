@@ -1,0 +1,264 @@
+//! Provided-buffer rings (`IORING_REGISTER_PBUF_RING`): a pool of equal buffers the kernel
+//! picks from when a multishot `recv` completes, so no buffer is tied up in waiting reads.
+//!
+//! # Rules
+//!
+//! 1. **One owner per buffer.** A buffer id is either in the ring (the kernel may write into
+//!    it at any time) or owned by exactly one `RingBuf` (or by the driver while it recycles an
+//!    unclaimed completion); it is written into the ring again only by `recycle`, when that
+//!    owner lets go.
+//! 2. **Memory outlives registration.** The ring and the pool are freed only after the ring
+//!    is unregistered from its io_uring, which happens on the thread that drives that
+//!    io_uring when the last reference goes; everything that can still hand the kernel this
+//!    group (an in-flight recv, an unreturned buffer) holds a reference. If the last reference
+//!    goes anywhere else, the memory is leaked, never freed.
+//! 3. **Ring-bound.** A buffer group id means something only on the io_uring it was
+//!    registered with; a `BufRing` is used only by ops submitted to that ring.
+
+use std::alloc::{self, Layout};
+use std::collections::HashMap;
+use std::io;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use io_uring::types::BufRingEntry;
+
+use crate::runtime::context;
+
+pub(crate) type BufRings = HashMap<u16, Weak<Shared>>;
+
+pub(crate) struct Shared {
+    ring: NonNull<BufRingEntry>,
+    ring_layout: Layout,
+    pool: NonNull<u8>,
+    pool_layout: Layout,
+    entries: u16,
+    buf_size: usize,
+    bgid: u16,
+    driver: u64,
+    /// Our copy of the tail; the published one lives in the first entry (rule 1).
+    tail: Mutex<u16>,
+    /// Buffers owned by userspace right now (`RingBuf`s alive).
+    out: AtomicUsize,
+}
+
+// SAFETY: rule 1 — the raw pointers are to memory this struct owns; the kernel-shared tail is
+// written under the `tail` mutex, and a buffer's bytes are touched only by its single owner.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+/// A ring of `entries` provided buffers of `buf_size` bytes each, registered with the current
+/// thread's io_uring. Cheap to clone; bound to that ring (rule 3).
+#[derive(Clone)]
+pub struct BufRing {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for BufRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufRing")
+            .field("bgid", &self.shared.bgid)
+            .field("entries", &self.shared.entries)
+            .field("buf_size", &self.shared.buf_size)
+            .finish()
+    }
+}
+
+impl BufRing {
+    /// Register a ring of `entries` (a power of two, at most 32768) buffers of `buf_size`
+    /// bytes with this thread's runtime.
+    pub fn new(entries: u16, buf_size: usize) -> io::Result<BufRing> {
+        if !entries.is_power_of_two()
+            || entries > 32768
+            || buf_size == 0
+            || buf_size > u32::MAX as usize
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a buffer ring needs a power-of-two entry count up to 32768 and a non-zero buffer size",
+            ));
+        }
+        let ring_layout =
+            Layout::from_size_align(entries as usize * std::mem::size_of::<BufRingEntry>(), 4096)
+                .map_err(io::Error::other)?;
+        let pool_layout =
+            Layout::from_size_align(entries as usize * buf_size, 64).map_err(io::Error::other)?;
+        let registered = context::with_driver(|driver| {
+            driver.register_buf_ring(ring_layout, pool_layout, entries, buf_size)
+        });
+        let shared = registered
+            .ok_or_else(|| io::Error::other("BufRing::new called outside a ringolo runtime"))??;
+        Ok(BufRing { shared })
+    }
+
+    /// The buffer group id ops use to select from this ring.
+    pub fn bgid(&self) -> u16 {
+        self.shared.bgid
+    }
+
+    /// Buffers currently held by userspace (not available to the kernel).
+    pub fn buffers_out(&self) -> usize {
+        self.shared.out.load(Ordering::Acquire)
+    }
+
+    /// Number of buffers in the ring.
+    pub fn entries(&self) -> u16 {
+        self.shared.entries
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
+impl Shared {
+    fn buf_ptr(&self, bid: u16) -> *mut u8 {
+        // SAFETY: rule 1 — `bid < entries`, so the offset is inside the pool.
+        unsafe { self.pool.as_ptr().add(bid as usize * self.buf_size) }
+    }
+
+    /// Put buffer `bid` back in the ring for the kernel (rule 1: its owner let go).
+    pub(crate) fn recycle(&self, bid: u16) {
+        if bid >= self.entries {
+            return;
+        }
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let idx = (*tail & (self.entries - 1)) as usize;
+        // SAFETY: rule 1 — the slot at our tail is not visible to the kernel until the tail
+        // is published below, and we hold the tail lock.
+        unsafe {
+            let entry = &mut *self.ring.as_ptr().add(idx);
+            entry.set_addr(self.buf_ptr(bid) as u64);
+            entry.set_len(self.buf_size as u32);
+            entry.set_bid(bid);
+        }
+        *tail = tail.wrapping_add(1);
+        // SAFETY: rule 1 — the tail field lives in the ring memory we own; the kernel reads it
+        // with acquire semantics, so the entry written above is visible before the new tail.
+        let shared_tail = unsafe { &*(BufRingEntry::tail(self.ring.as_ptr()) as *const AtomicU16) };
+        shared_tail.store(*tail, Ordering::Release);
+    }
+
+    /// A completion that selected buffer `bid` with `len` bytes, handed to userspace.
+    pub(crate) fn take(self: &Arc<Self>, bid: u16, len: usize) -> RingBuf {
+        self.out.fetch_add(1, Ordering::AcqRel);
+        RingBuf {
+            shared: self.clone(),
+            bid,
+            len: len.min(self.buf_size),
+        }
+    }
+
+    pub(crate) fn bgid(&self) -> u16 {
+        self.bgid
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let (ring, pool, bgid, id) = (self.ring, self.pool, self.bgid, self.driver);
+        let unregistered =
+            context::with_driver(|d| d.id == id && d.unregister_buf_ring(bgid)).unwrap_or(false);
+        if unregistered {
+            // SAFETY: rule 2 — the kernel no longer knows this ring; we allocated both blocks
+            // with these layouts.
+            unsafe {
+                alloc::dealloc(ring.as_ptr().cast(), self.ring_layout);
+                alloc::dealloc(pool.as_ptr(), self.pool_layout);
+            }
+        } else {
+            tracing::warn!(
+                "ringolo: a buffer ring was dropped off its ring's thread; its memory is leaked"
+            );
+        }
+    }
+}
+
+/// One provided buffer holding received bytes; back in its ring when dropped.
+pub struct RingBuf {
+    shared: Arc<Shared>,
+    bid: u16,
+    len: usize,
+}
+
+impl RingBuf {
+    /// The buffer id in its group.
+    pub fn bid(&self) -> u16 {
+        self.bid
+    }
+}
+
+impl Deref for RingBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: rule 1 — we own buffer `bid` until drop, and the kernel wrote `len` bytes.
+        unsafe { std::slice::from_raw_parts(self.shared.buf_ptr(self.bid), self.len) }
+    }
+}
+
+impl std::fmt::Debug for RingBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Drop for RingBuf {
+    fn drop(&mut self) {
+        self.shared.out.fetch_sub(1, Ordering::AcqRel);
+        self.shared.recycle(self.bid);
+    }
+}
+
+/// Allocate, fill and register a ring on `submitter`'s io_uring (rule 2).
+pub(crate) fn register(
+    submitter: &io_uring::Submitter<'_>,
+    ring_layout: Layout,
+    pool_layout: Layout,
+    entries: u16,
+    buf_size: usize,
+    bgid: u16,
+    driver: u64,
+) -> io::Result<Arc<Shared>> {
+    // SAFETY: rule 2 — both layouts have non-zero sizes (checked by `BufRing::new`); the
+    // blocks are owned by the Shared built below.
+    let (ring, pool) = unsafe { (alloc::alloc_zeroed(ring_layout), alloc::alloc(pool_layout)) };
+    let (Some(ring), Some(pool)) = (
+        NonNull::new(ring.cast::<BufRingEntry>()),
+        NonNull::new(pool),
+    ) else {
+        alloc::handle_alloc_error(ring_layout);
+    };
+    // SAFETY: rule 2 — the ring memory stays allocated until unregistered (Shared::drop).
+    let res =
+        unsafe { submitter.register_buf_ring_with_flags(ring.as_ptr() as u64, entries, bgid, 0) };
+    if let Err(e) = res {
+        // SAFETY: rule 2 — never registered; freed with the layouts they were allocated with.
+        unsafe {
+            alloc::dealloc(ring.as_ptr().cast(), ring_layout);
+            alloc::dealloc(pool.as_ptr(), pool_layout);
+        }
+        return Err(e);
+    }
+    let shared = Arc::new(Shared {
+        ring,
+        ring_layout,
+        pool,
+        pool_layout,
+        entries,
+        buf_size,
+        bgid,
+        driver,
+        tail: Mutex::new(0),
+        out: AtomicUsize::new(0),
+    });
+    for bid in 0..entries {
+        shared.recycle(bid);
+    }
+    Ok(shared)
+}

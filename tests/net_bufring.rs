@@ -1,0 +1,90 @@
+//! Multishot recv with a provided-buffer ring: recycling, drop mid-flight, running dry.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ringolo::net::{BufRing, UnixStream};
+
+async fn settle() {
+    ringolo::time::sleep(Duration::from_millis(5)).await;
+}
+
+#[test]
+fn buffers_are_recycled_across_many_messages() {
+    common::rt().block_on(async {
+        let ring = BufRing::new(4, 64).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut stream = b.recv_multi(&ring);
+        for i in 0..100u32 {
+            let msg = format!("message {i:03}");
+            a.write_all(msg.clone()).await.0.unwrap();
+            let buf = stream.next().await.unwrap().unwrap();
+            assert_eq!(&buf[..], msg.as_bytes());
+            assert_eq!(ring.buffers_out(), 1);
+        }
+        assert_eq!(ring.buffers_out(), 0, "every buffer went back when dropped");
+        drop(a);
+        assert!(
+            stream.next().await.is_none(),
+            "end of stream ends the stream"
+        );
+    });
+}
+
+#[test]
+fn a_dropped_recv_returns_its_buffers_to_the_ring() {
+    common::rt().block_on(async {
+        let ring = BufRing::new(4, 64).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut stream = b.recv_multi(&ring);
+        a.write_all("first").await.0.unwrap();
+        drop(stream.next().await.unwrap().unwrap());
+        // Three more arrive and sit unread in the stream's queue; then it is dropped.
+        for m in ["x", "y", "z"] {
+            a.write_all(m).await.0.unwrap();
+            settle().await;
+        }
+        drop(stream);
+        settle().await;
+        assert_eq!(ring.buffers_out(), 0);
+        // All four buffers must be back: hold four at once on a fresh stream.
+        let mut stream = b.recv_multi(&ring);
+        let mut held = Vec::new();
+        for m in ["1", "2", "3", "4"] {
+            a.write_all(m).await.0.unwrap();
+            held.push(stream.next().await.unwrap().unwrap());
+        }
+        assert_eq!(ring.buffers_out(), 4);
+        let got: Vec<u8> = held.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(got, b"1234");
+
+        // With every buffer held, the next message finds the ring dry.
+        a.write_all("5").await.0.unwrap();
+        let err = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOBUFS));
+        drop(held);
+        // After returning the buffers a new stream picks up the waiting data.
+        let mut stream = b.recv_multi(&ring);
+        assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"5");
+    });
+}
+
+#[test]
+fn bad_ring_sizes_are_refused() {
+    common::rt().block_on(async {
+        assert_eq!(
+            BufRing::new(3, 64).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            BufRing::new(4, 0).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        let a = BufRing::new(8, 128).unwrap();
+        let b = BufRing::new(8, 128).unwrap();
+        assert_ne!(a.bgid(), b.bgid());
+    });
+    assert!(BufRing::new(4, 64).is_err(), "outside a runtime");
+}
