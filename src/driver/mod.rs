@@ -33,12 +33,14 @@
 //! skipped success CQE would leave its op waiting for ever.
 
 pub mod bufring;
+mod direct;
 mod multishot;
 mod op;
 mod oplist;
 pub mod ops;
 mod setup;
 
+pub use self::direct::DirectFd;
 pub use self::multishot::{Multishot, MultishotOperation};
 pub(crate) use self::op::close_fd;
 pub use self::op::{Completion, Op, Operation, Reclaim};
@@ -147,6 +149,8 @@ pub(crate) struct Driver {
     /// Provided-buffer rings registered here, by group id.
     buf_rings: bufring::BufRings,
     next_bgid: u16,
+    /// The registered-file table, created on the first `DirectFd`.
+    fixed: Option<direct::FixedTable>,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     pub(crate) stats: DriverStats,
@@ -165,6 +169,7 @@ impl Driver {
             detached_closes: 0,
             buf_rings: bufring::BufRings::new(),
             next_bgid: 0,
+            fixed: None,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             ring,
             ops: GenSlab::new(),
@@ -190,7 +195,7 @@ impl Driver {
             None => {}
             Some(_) if !self.features.single_issuer => {}
             Some(_) => {
-                if self.ops.len() > 0 || !self.buf_rings.is_empty() {
+                if self.ops.len() > 0 || !self.buf_rings.is_empty() || self.fixed.is_some() {
                     return Err(format!(
                         "ringolo: this runtime's io_uring was created with SINGLE_ISSUER and has {} \
                          operation(s) in flight owned by another thread; drive a current-thread \
@@ -420,6 +425,50 @@ impl Driver {
         }
         self.buf_rings.remove(&bgid);
         self.ring.submitter().unregister_buf_ring(bgid).is_ok()
+    }
+
+    /// Install `fd` in a free slot of the registered-file table (direct rule 2).
+    pub(crate) fn register_fixed(&mut self, fd: RawFd) -> io::Result<u32> {
+        if !self.is_issuer() {
+            return Err(io::Error::other(
+                "a direct descriptor can only be registered by the thread driving the ring",
+            ));
+        }
+        if self.fixed.is_none() {
+            self.ring
+                .submitter()
+                .register_files_sparse(direct::TABLE_SIZE)?;
+            self.fixed = Some(direct::FixedTable::new());
+        }
+        let table = self.fixed.as_mut().expect("created above");
+        let slot = table.take().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "the ring's table of direct descriptors is full",
+            )
+        })?;
+        if let Err(e) = direct::update_slot(&self.ring.submitter(), slot, fd) {
+            self.fixed.as_mut().expect("created above").give_back(slot);
+            return Err(e);
+        }
+        Ok(slot)
+    }
+
+    /// Clear a slot once everything queued ahead of it is submitted (direct rule 2).
+    pub(crate) fn unregister_fixed(&mut self, slot: u32) -> bool {
+        if self.abandoned || !self.is_issuer() {
+            return false;
+        }
+        if !self.pending.is_empty() {
+            self.submit_and_wait(0, None);
+        }
+        if direct::update_slot(&self.ring.submitter(), slot, -1).is_err() {
+            return false;
+        }
+        if let Some(t) = self.fixed.as_mut() {
+            t.give_back(slot);
+        }
+        true
     }
 
     /// Close `fd` on this ring without anyone awaiting it (a dropped file or socket). Returns

@@ -10,6 +10,38 @@ use io_uring::{opcode, squeue::Entry, types};
 use super::{Completion, Operation};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 
+/// What an op reads or writes: a plain descriptor, or a direct descriptor (a slot in the
+/// ring's registered-file table, see [`DirectFd`](super::DirectFd)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A file descriptor.
+    Fd(RawFd),
+    /// A registered-file slot of the ring the op is submitted to.
+    Fixed(u32),
+}
+
+impl From<RawFd> for Target {
+    fn from(fd: RawFd) -> Target {
+        Target::Fd(fd)
+    }
+}
+
+/// Build an entry for either kind of target.
+macro_rules! with_target {
+    ($t:expr, |$f:ident| $body:expr) => {
+        match $t {
+            Target::Fd(fd) => {
+                let $f = types::Fd(fd);
+                $body
+            }
+            Target::Fixed(slot) => {
+                let $f = types::Fixed(slot);
+                $body
+            }
+        }
+    };
+}
+
 /// `IORING_OP_NOP`: completes at once with 0. Useful to measure the ring.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Nop;
@@ -60,7 +92,7 @@ unsafe impl Operation for Timeout {
 /// success and on error alike.
 #[derive(Debug)]
 pub struct Read<B = Vec<u8>> {
-    fd: RawFd,
+    fd: Target,
     buf: B,
     offset: u64,
 }
@@ -68,8 +100,12 @@ pub struct Read<B = Vec<u8>> {
 impl<B: IoBufMut> Read<B> {
     /// Read up to `bytes_total() - bytes_init()` bytes from `fd` at `offset` (`u64::MAX` for the
     /// file position / a stream).
-    pub fn new(fd: RawFd, buf: B, offset: u64) -> Read<B> {
-        Read { fd, buf, offset }
+    pub fn new(fd: impl Into<Target>, buf: B, offset: u64) -> Read<B> {
+        Read {
+            fd: fd.into(),
+            buf,
+            offset,
+        }
     }
 }
 
@@ -82,9 +118,9 @@ unsafe impl<B: IoBufMut> Operation for Read<B> {
         let len = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
         // SAFETY: buf rule 2 — `init <= bytes_total`, so the offset stays in the allocation.
         let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-        opcode::Read::new(types::Fd(self.fd), ptr, len)
+        with_target!(self.fd, |f| opcode::Read::new(f, ptr, len)
             .offset(self.offset)
-            .build()
+            .build())
     }
     fn complete(mut self, result: io::Result<Completion>) -> Self::Output {
         match result {
@@ -104,7 +140,7 @@ unsafe impl<B: IoBufMut> Operation for Read<B> {
 /// `IORING_OP_WRITE` of a buffer's initialised bytes; yields the byte count and the buffer.
 #[derive(Debug)]
 pub struct Write<B = Vec<u8>> {
-    fd: RawFd,
+    fd: Target,
     buf: B,
     offset: u64,
 }
@@ -112,8 +148,12 @@ pub struct Write<B = Vec<u8>> {
 impl<B: IoBuf> Write<B> {
     /// Write `buf`'s initialised bytes to `fd` at `offset` (`u64::MAX` for the file position /
     /// a stream).
-    pub fn new(fd: RawFd, buf: B, offset: u64) -> Write<B> {
-        Write { fd, buf, offset }
+    pub fn new(fd: impl Into<Target>, buf: B, offset: u64) -> Write<B> {
+        Write {
+            fd: fd.into(),
+            buf,
+            offset,
+        }
     }
 }
 
@@ -123,9 +163,13 @@ unsafe impl<B: IoBuf> Operation for Write<B> {
     type Output = BufResult<usize, B>;
     fn build(&mut self) -> Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
-        opcode::Write::new(types::Fd(self.fd), self.buf.stable_ptr(), len)
-            .offset(self.offset)
-            .build()
+        with_target!(self.fd, |f| opcode::Write::new(
+            f,
+            self.buf.stable_ptr(),
+            len
+        )
+        .offset(self.offset)
+        .build())
     }
     fn complete(self, result: io::Result<Completion>) -> Self::Output {
         (result.map(|c| c.result as usize), self.buf)

@@ -1,0 +1,115 @@
+//! Direct descriptors: files and sockets installed in the ring's registered-file table, so ops
+//! skip the per-op file lookup. A ring-bound resource: a slot means something only on the
+//! io_uring that holds it.
+//!
+//! # Rules
+//!
+//! 1. **Ring-bound.** A `DirectFd` is used only by ops submitted on the ring it was registered
+//!    with; on any other thread its ops fail with an error instead of naming someone else's slot.
+//! 2. **No early reuse.** Before a slot is cleared, every SQE queued ahead of it is submitted
+//!    (ops resolve a fixed file when issued), and freed slots are reused in FIFO order across
+//!    the whole table, so an op still resolving an old slot cannot meet a new file there.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use super::ops::{Read, Target, Write};
+use super::Op;
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::runtime::context;
+
+/// Slots in the registered-file table, allocated on first use.
+pub(crate) const TABLE_SIZE: u32 = 1024;
+
+pub(crate) struct FixedTable {
+    free: VecDeque<u32>,
+}
+
+impl FixedTable {
+    pub(crate) fn new() -> FixedTable {
+        FixedTable {
+            free: (0..TABLE_SIZE).collect(),
+        }
+    }
+
+    pub(crate) fn take(&mut self) -> Option<u32> {
+        self.free.pop_front()
+    }
+
+    pub(crate) fn give_back(&mut self, slot: u32) {
+        self.free.push_back(slot);
+    }
+}
+
+/// A file or socket registered in this thread's ring ("direct descriptor"). The original
+/// descriptor stays yours and may be closed; the registration keeps the file open until this
+/// handle is dropped.
+#[derive(Debug)]
+pub struct DirectFd {
+    slot: u32,
+    ring: u64,
+}
+
+fn off_ring() -> io::Error {
+    io::Error::other("ringolo: a direct descriptor was used off the ring it is registered with")
+}
+
+impl DirectFd {
+    /// Register `fd` in the current runtime's ring.
+    pub fn register(fd: &impl AsRawFd) -> io::Result<DirectFd> {
+        let raw = fd.as_raw_fd();
+        context::with_driver(|d| {
+            d.register_fixed(raw)
+                .map(|slot| DirectFd { slot, ring: d.id })
+        })
+        .ok_or_else(|| io::Error::other("DirectFd::register called outside a ringolo runtime"))?
+    }
+
+    /// The slot in the ring's table.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    fn target(&self) -> io::Result<Target> {
+        match context::with_driver(|d| d.id == self.ring) {
+            Some(true) => Ok(Target::Fixed(self.slot)),
+            _ => Err(off_ring()),
+        }
+    }
+
+    /// Read at `pos` (`u64::MAX`: the file position / a stream) into the spare capacity.
+    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        match self.target() {
+            Ok(t) => Op::new(Read::new(t, buf, pos)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Write the initialised bytes at `pos` (`u64::MAX`: the file position / a stream).
+    pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        match self.target() {
+            Ok(t) => Op::new(Write::new(t, buf, pos)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+}
+
+impl Drop for DirectFd {
+    fn drop(&mut self) {
+        let (slot, ring) = (self.slot, self.ring);
+        let done =
+            context::with_driver(|d| d.id == ring && d.unregister_fixed(slot)).unwrap_or(false);
+        if !done {
+            tracing::warn!("ringolo: a direct descriptor was dropped off its ring; its slot stays taken until the ring closes");
+        }
+    }
+}
+
+pub(crate) fn update_slot(
+    submitter: &io_uring::Submitter<'_>,
+    slot: u32,
+    fd: RawFd,
+) -> io::Result<()> {
+    submitter.register_files_update(slot, &[fd]).map(|_| ())
+}

@@ -1,0 +1,96 @@
+//! Direct descriptors (registered files): I/O through a slot, ring-bound, slots recycled.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::os::fd::AsRawFd;
+
+use ringolo::driver::DirectFd;
+use ringolo::fs::{File, OpenOptions};
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("direct-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    p
+}
+
+#[test]
+fn reads_and_writes_through_a_slot_outlive_the_fd() {
+    let path = scratch("rw");
+    common::rt().block_on(async {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .open(&path)
+            .await
+            .unwrap();
+        let direct = DirectFd::register(&file).unwrap();
+        // The registration keeps the file open after the descriptor is closed.
+        file.close().await.unwrap();
+        let (n, _) = direct.write_at(b"direct descriptors".to_vec(), 0).await;
+        assert_eq!(n.unwrap(), 18);
+        let (n, buf) = direct.read_at(Vec::with_capacity(32), 7).await;
+        assert_eq!(n.unwrap(), 11);
+        assert_eq!(buf, b"descriptors");
+        // Sockets too.
+        let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+        let da = DirectFd::register(&a).unwrap();
+        da.write_at("over a slot", u64::MAX).await.0.unwrap();
+        let (res, got) = b.read_exact(Vec::with_capacity(11)).await;
+        res.unwrap();
+        assert_eq!(got, b"over a slot");
+    });
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn slots_are_recycled_and_the_table_reports_full() {
+    common::rt().block_on(async {
+        let f = File::open("/dev/zero").await.unwrap();
+        for _ in 0..3000 {
+            let d = DirectFd::register(&f).unwrap();
+            let (n, _) = d.read_at(Vec::with_capacity(8), 0).await;
+            assert_eq!(n.unwrap(), 8);
+        }
+        let mut held = Vec::new();
+        let err = loop {
+            match DirectFd::register(&f) {
+                Ok(d) => held.push(d),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::OutOfMemory);
+        assert_eq!(held.len(), 1024);
+        drop(held);
+        DirectFd::register(&f).unwrap();
+        assert!(f.as_raw_fd() >= 0);
+    });
+}
+
+#[test]
+fn a_direct_descriptor_is_bound_to_its_ring() {
+    let rt_a = common::rt();
+    let rt_b = common::rt();
+    let (file, direct) = rt_a.block_on(async {
+        let f = File::open("/dev/zero").await.unwrap();
+        let d = DirectFd::register(&f).unwrap();
+        (f, d)
+    });
+    rt_b.block_on(async {
+        let (res, _) = direct.read_at(Vec::with_capacity(8), 0).await;
+        let err = res.unwrap_err();
+        assert!(err.to_string().contains("off the ring"), "{err}");
+    });
+    rt_a.block_on(async move {
+        let (n, _) = direct.read_at(Vec::with_capacity(8), 0).await;
+        assert_eq!(n.unwrap(), 8);
+        drop(direct);
+        drop(file);
+    });
+    assert!(
+        DirectFd::register(&std::fs::File::open("/dev/null").unwrap()).is_err(),
+        "outside a runtime"
+    );
+}
