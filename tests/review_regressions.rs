@@ -131,3 +131,88 @@ fn advance_fires_due_timers_before_returning() {
         );
     });
 }
+
+/// A buffer ring registered on one runtime's io_uring, used for a recv on another's, would
+/// have selected the other ring's group: now it is refused.
+#[test]
+fn a_buffer_ring_is_refused_on_another_ring() {
+    use futures::StreamExt;
+    let rt_a = common::rt();
+    let rt_b = common::rt();
+    let ring = rt_a.block_on(async { ringolo::net::BufRing::new(4, 64).unwrap() });
+    rt_b.block_on(async {
+        let _own = ringolo::net::BufRing::new(4, 64).unwrap(); // same group id on this ring
+        let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+        a.write_all("x").await.0.unwrap();
+        let mut s = b.recv_multi(&ring);
+        let err = s.next().await.unwrap().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("other than the one it is registered with"),
+            "{err}"
+        );
+        assert!(s.next().await.is_none());
+    });
+    rt_a.block_on(async move { drop(ring) });
+}
+
+/// A listener dropped as `block_on`'s future finished stayed open until a later turn.
+#[test]
+fn a_listener_dropped_at_the_end_of_block_on_is_closed_at_once() {
+    let rt = common::rt();
+    let addr = rt.block_on(async {
+        let l = ringolo::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        l.local_addr().unwrap()
+    });
+    std::net::TcpListener::bind(addr).expect("the port is free again right after block_on");
+}
+
+/// Timestamps before 1970 were computed as sec - nsec instead of sec + nsec.
+#[test]
+fn timestamps_before_the_epoch() {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ts-{}", std::process::id()));
+    std::fs::write(&path, b"x").unwrap();
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let times = [
+        libc::timespec {
+            tv_sec: -2,
+            tv_nsec: 300_000_000,
+        },
+        libc::timespec {
+            tv_sec: -2,
+            tv_nsec: 300_000_000,
+        },
+    ];
+    // SAFETY: a valid path and two timespecs.
+    assert_eq!(
+        unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) },
+        0
+    );
+    common::rt().block_on(async {
+        let m = ringolo::fs::metadata(&path).await.unwrap();
+        let expected = std::time::SystemTime::UNIX_EPOCH - Duration::from_millis(1700);
+        assert_eq!(m.modified().unwrap(), expected);
+        assert_eq!(
+            m.modified().unwrap(),
+            std::fs::metadata(&path).unwrap().modified().unwrap()
+        );
+    });
+    std::fs::remove_file(path).unwrap();
+}
+
+/// `fs::read` of an exactly-sized buffer used to double it just to see end-of-file.
+#[test]
+fn fs_read_does_not_double_the_buffer() {
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("rd-{}", std::process::id()));
+    std::fs::write(&path, vec![5u8; 100_000]).unwrap();
+    common::rt().block_on(async {
+        let data = ringolo::fs::read(&path).await.unwrap();
+        assert_eq!(data.len(), 100_000);
+        assert!(data.capacity() < 150_000, "capacity {}", data.capacity());
+    });
+    std::fs::remove_file(path).unwrap();
+}

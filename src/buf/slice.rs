@@ -2,7 +2,8 @@ use std::ops::Deref;
 
 use super::{IoBuf, IoBufMut};
 
-/// A range of a buffer, owning the buffer (see [`IoBuf::slice`]).
+/// A range of a buffer, owning the buffer (see [`IoBuf::slice`]). There is no mutable access
+/// to the inner buffer: resizing it would invalidate the range the kernel is given.
 #[derive(Debug)]
 pub struct Slice<T> {
     buf: T,
@@ -28,11 +29,6 @@ impl<T> Slice<T> {
     /// The whole buffer.
     pub fn get_ref(&self) -> &T {
         &self.buf
-    }
-
-    /// The whole buffer, mutably.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.buf
     }
 
     /// Give the buffer back.

@@ -81,11 +81,17 @@ impl BufRing {
                 "a buffer ring needs a power-of-two entry count up to 32768 and a non-zero buffer size",
             ));
         }
-        let ring_layout =
-            Layout::from_size_align(entries as usize * std::mem::size_of::<BufRingEntry>(), 4096)
-                .map_err(io::Error::other)?;
-        let pool_layout =
-            Layout::from_size_align(entries as usize * buf_size, 64).map_err(io::Error::other)?;
+        let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "buffer ring too large");
+        // SAFETY: rule 2 — a plain query of the page size, which registration requires.
+        let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as usize;
+        let ring_bytes = (entries as usize)
+            .checked_mul(std::mem::size_of::<BufRingEntry>())
+            .ok_or_else(too_big)?;
+        let pool_bytes = (entries as usize)
+            .checked_mul(buf_size)
+            .ok_or_else(too_big)?;
+        let ring_layout = Layout::from_size_align(ring_bytes, page).map_err(|_| too_big())?;
+        let pool_layout = Layout::from_size_align(pool_bytes, 64).map_err(|_| too_big())?;
         let registered = context::with_driver(|driver| {
             driver.register_buf_ring(ring_layout, pool_layout, entries, buf_size)
         });
@@ -142,14 +148,23 @@ impl Shared {
         shared_tail.store(*tail, Ordering::Release);
     }
 
-    /// A completion that selected buffer `bid` with `len` bytes, handed to userspace.
-    pub(crate) fn take(self: &Arc<Self>, bid: u16, len: usize) -> RingBuf {
+    /// A completion that selected buffer `bid` with `len` bytes, handed to userspace; `None`
+    /// for an id this ring never handed out.
+    pub(crate) fn take(self: &Arc<Self>, bid: u16, len: usize) -> Option<RingBuf> {
+        if bid >= self.entries {
+            return None;
+        }
         self.out.fetch_add(1, Ordering::AcqRel);
-        RingBuf {
+        Some(RingBuf {
             shared: self.clone(),
             bid,
             len: len.min(self.buf_size),
-        }
+        })
+    }
+
+    /// The id of the driver (ring) this buffer ring is registered with (rule 3).
+    pub(crate) fn driver(&self) -> u64 {
+        self.driver
     }
 
     pub(crate) fn bgid(&self) -> u16 {

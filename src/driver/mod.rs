@@ -195,7 +195,12 @@ impl Driver {
             None => {}
             Some(_) if !self.features.single_issuer => {}
             Some(_) => {
-                if self.ops.len() > 0 || !self.buf_rings.is_empty() || self.fixed.is_some() {
+                self.buf_rings.retain(|_, w| w.strong_count() > 0);
+                if self.ops.len() > 0
+                    || self.detached_closes > 0
+                    || !self.buf_rings.is_empty()
+                    || self.fixed.is_some()
+                {
                     return Err(format!(
                         "ringolo: this runtime's io_uring was created with SINGLE_ISSUER and has {} \
                          operation(s) in flight owned by another thread; drive a current-thread \
@@ -382,6 +387,14 @@ impl Driver {
             keys.push(key);
         }
         Some(keys)
+    }
+
+    /// Submit whatever is queued, without waiting.
+    pub(crate) fn flush_pending(&mut self) {
+        if !self.pending.is_empty() && self.is_issuer() {
+            self.submit_and_wait(0, None);
+            self.reap();
+        }
     }
 
     /// Register a provided-buffer ring here (bufring rule 2).

@@ -228,8 +228,20 @@ impl File {
     pub async fn read_to_end(&mut self, mut buf: Vec<u8>) -> BufResult<usize, Vec<u8>> {
         let start = buf.len();
         loop {
-            if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(buf.capacity().max(8192));
+            if buf.capacity() - buf.len() < 32 {
+                // Nearly full (often exactly sized from the metadata): probe with a small
+                // buffer before doubling, so a file that ends here costs no extra copy.
+                let (res, probe) = self.read(Vec::with_capacity(32)).await;
+                match res {
+                    Ok(0) => return (Ok(buf.len() - start), buf),
+                    Ok(_) => {
+                        buf.reserve(buf.capacity().max(8192));
+                        buf.extend_from_slice(&probe);
+                        continue;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return (Err(e), buf),
+                }
             }
             let (res, b) = self.read(buf).await;
             buf = b;

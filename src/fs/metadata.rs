@@ -45,12 +45,16 @@ fn time(ts: libc::statx_timestamp, have: bool) -> io::Result<SystemTime> {
             "this timestamp is not available on this file system",
         ));
     }
-    let d = Duration::new(ts.tv_sec.unsigned_abs(), ts.tv_nsec);
-    Ok(if ts.tv_sec >= 0 {
-        SystemTime::UNIX_EPOCH + d
+    let overflow = || io::Error::new(io::ErrorKind::InvalidData, "timestamp out of range");
+    let secs = Duration::from_secs(ts.tv_sec.unsigned_abs());
+    let base = if ts.tv_sec >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(secs)
     } else {
-        SystemTime::UNIX_EPOCH - d
-    })
+        SystemTime::UNIX_EPOCH.checked_sub(secs)
+    };
+    // tv_nsec always counts forward from tv_sec, also before the epoch.
+    base.and_then(|t| t.checked_add(Duration::from_nanos(ts.tv_nsec as u64)))
+        .ok_or_else(overflow)
 }
 
 impl Metadata {

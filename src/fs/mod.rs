@@ -31,7 +31,12 @@ use crate::buf::IoBuf;
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let mut file = File::open(path).await?;
     let hint = file.metadata().await.map(|m| m.len() as usize).unwrap_or(0);
-    let (res, buf) = file.read_to_end(Vec::with_capacity(hint + 1)).await;
+    // A hint too large to allocate (a lying size, a huge file) just starts small.
+    let mut buf = Vec::new();
+    if buf.try_reserve_exact(hint).is_err() {
+        buf = Vec::with_capacity(8192);
+    }
+    let (res, buf) = file.read_to_end(buf).await;
     res.map(|_| buf)
 }
 

@@ -145,8 +145,19 @@ unsafe impl MultishotOperation for RecvMultiOp {
 
     fn next(&mut self, result: io::Result<Completion>) -> Self::Item {
         let c = result?;
-        Ok(io_uring::cqueue::buffer_select(c.flags)
-            .map(|bid| self.ring.take(bid, c.result as usize)))
+        match io_uring::cqueue::buffer_select(c.flags) {
+            None => Ok(None),
+            Some(bid) => self
+                .ring
+                .take(bid, c.result as usize)
+                .map(Some)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "completion named a buffer outside the ring",
+                    )
+                }),
+        }
     }
 
     fn reclaim(&self) -> Reclaim {

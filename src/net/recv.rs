@@ -17,17 +17,24 @@ use crate::driver::Multishot;
 pub struct RecvStream<'a> {
     inner: Multishot<RecvMultiOp>,
     done: bool,
+    /// Set when the ring belongs to another io_uring (bufring rule 3): reported, then the end.
+    misuse: Option<io::Error>,
     _socket: PhantomData<&'a ()>,
 }
 
 impl RecvStream<'_> {
     pub(crate) fn new(fd: RawFd, ring: &BufRing) -> Self {
+        let here = crate::runtime::context::with_driver(|d| d.id);
+        let misuse = (here != Some(ring.shared().driver())).then(|| {
+            io::Error::other("ringolo: a buffer ring was used on a ring other than the one it is registered with")
+        });
         RecvStream {
             inner: Multishot::new(RecvMultiOp {
                 fd,
                 ring: ring.shared().clone(),
             }),
             done: false,
+            misuse,
             _socket: PhantomData,
         }
     }
@@ -39,6 +46,10 @@ impl Stream for RecvStream<'_> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.done {
             return Poll::Ready(None);
+        }
+        if let Some(e) = self.misuse.take() {
+            self.done = true;
+            return Poll::Ready(Some(Err(e)));
         }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Pending => Poll::Pending,

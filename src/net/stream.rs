@@ -18,7 +18,8 @@ macro_rules! stream_io_methods {
             &self,
             buf: B,
         ) -> $crate::buf::BufResult<usize, B> {
-            $crate::driver::Op::new($crate::driver::ops::Write::new(self.fd(), buf, u64::MAX)).await
+            // send(MSG_NOSIGNAL) rather than write: a closed peer gives EPIPE, never SIGPIPE.
+            $crate::driver::Op::new($crate::driver::ops::Send::new(self.fd(), buf, 0)).await
         }
 
         /// Fill the buffer's spare capacity completely; `UnexpectedEof` if the peer closes first.

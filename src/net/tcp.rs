@@ -281,7 +281,7 @@ impl TcpStream {
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         let l = libc::linger {
             l_onoff: linger.is_some() as i32,
-            l_linger: linger.map_or(0, |d| d.as_secs() as i32),
+            l_linger: linger.map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i32),
         };
         // SAFETY: net rule 1 — a pointer to a local struct and its size.
         let ret = unsafe {

@@ -337,6 +337,9 @@ impl Core {
         loop {
             if root.woken.swap(false, AcqRel) {
                 if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    // Closes and cancellations queued by the last poll (a listener dropped at
+                    // the end of the future) reach the kernel now, not at some later turn.
+                    self.with_driver(|d| d.flush_pending());
                     return out;
                 }
             }
