@@ -152,8 +152,8 @@ pub(crate) fn storage_to_std(storage: &libc::sockaddr_storage) -> io::Result<Soc
 }
 
 /// `getsockname` / `getpeername` (plain syscalls: there is no opcode for them, and they do not
-/// block).
-pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
+/// block): the raw address and its length.
+fn raw_socket_name(fd: i32, peer: bool) -> io::Result<(SockAddr, libc::socklen_t)> {
     let mut addr = SockAddr::empty();
     let mut len = addr.len;
     // SAFETY: net rule 1 — the kernel writes at most `len` bytes into our storage.
@@ -167,7 +167,12 @@ pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
     if ret < 0 {
         return Err(io::Error::last_os_error());
     }
-    addr.to_std()
+    Ok((addr, len))
+}
+
+/// The local or peer address of an IP socket.
+pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
+    raw_socket_name(fd, peer)?.0.to_std()
 }
 
 /// Something that names one or more socket addresses. Literal addresses resolve at once;
@@ -276,20 +281,8 @@ impl UnixAddr {
     }
 }
 
-/// `getsockname` / `getpeername` of a Unix-domain socket.
+/// The local or peer address of a Unix-domain socket.
 pub(crate) fn unix_socket_name(fd: i32, peer: bool) -> io::Result<UnixAddr> {
-    let mut addr = SockAddr::empty();
-    let mut len = addr.len;
-    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into our storage.
-    let ret = unsafe {
-        if peer {
-            libc::getpeername(fd, addr.as_mut_ptr(), &mut len)
-        } else {
-            libc::getsockname(fd, addr.as_mut_ptr(), &mut len)
-        }
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let (addr, len) = raw_socket_name(fd, peer)?;
     Ok(UnixAddr::from_raw(&addr.storage, len))
 }

@@ -164,3 +164,45 @@ unsafe impl MultishotOperation for RecvMultiOp {
         Reclaim::ProvidedBuffer(self.ring.bgid())
     }
 }
+
+/// The connections of one multishot accept, each wrapped by `wrap`. The request re-arms itself
+/// when the kernel ends it (after an error, say), so the stream ends only when dropped;
+/// dropping it cancels the request and closes connections accepted but not taken.
+pub struct AcceptStream<'a, T> {
+    inner: crate::driver::Multishot<AcceptMulti>,
+    fd: RawFd,
+    wrap: fn(RawFd) -> T,
+    _listener: std::marker::PhantomData<&'a ()>,
+}
+
+impl<T> AcceptStream<'_, T> {
+    pub(crate) fn new(fd: RawFd, wrap: fn(RawFd) -> T) -> Self {
+        AcceptStream {
+            inner: crate::driver::Multishot::new(AcceptMulti { fd }),
+            fd,
+            wrap,
+            _listener: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> futures::Stream for AcceptStream<'_, T> {
+    type Item = io::Result<T>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        loop {
+            match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(r)) => return Poll::Ready(Some(r.map(self.wrap))),
+                Poll::Ready(None) => {
+                    let fd = self.fd;
+                    self.inner = crate::driver::Multishot::new(AcceptMulti { fd });
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

@@ -1,18 +1,14 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
-
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
-use super::ops::{AcceptMulti, NetOp, NetOutput};
+use super::ops::{NetOp, NetOutput};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 
-use crate::driver::{Multishot, Op, OpList};
+use crate::driver::{Op, OpList};
 
 /// An owned socket descriptor, closed on the ring when dropped.
 #[derive(Debug)]
@@ -183,10 +179,7 @@ impl TcpListener {
     /// Every incoming connection, from one multishot accept. Dropping the stream cancels it
     /// and closes connections accepted but not taken.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming {
-            inner: Multishot::new(AcceptMulti { fd: self.sock.0 }),
-            _listener: self,
-        }
+        Incoming::new(self.sock.0, |fd| TcpStream { sock: Socket(fd) })
     }
 
     /// The address the listener is bound to.
@@ -201,34 +194,8 @@ impl AsRawFd for TcpListener {
     }
 }
 
-/// Connections from [`TcpListener::incoming`]. The multishot request re-arms itself when the
-/// kernel ends it (for instance after an error), so the stream only ends when dropped.
-pub struct Incoming<'a> {
-    inner: Multishot<AcceptMulti>,
-    _listener: &'a TcpListener,
-}
-
-impl Stream for Incoming<'_> {
-    type Item = io::Result<TcpStream>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            match Pin::new(&mut self.inner).poll_next(cx) {
-                Poll::Ready(Some(r)) => {
-                    return Poll::Ready(Some(r.map(|fd| TcpStream { sock: Socket(fd) })))
-                }
-                Poll::Ready(None) => {
-                    let fd = self
-                        .inner
-                        .get_ref()
-                        .map_or(self._listener.sock.0, |op| op.fd);
-                    self.inner = Multishot::new(AcceptMulti { fd });
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
+/// Connections from [`TcpListener::incoming`].
+pub type Incoming<'a> = super::ops::AcceptStream<'a, TcpStream>;
 
 /// A TCP connection.
 #[derive(Debug)]

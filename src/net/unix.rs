@@ -1,18 +1,14 @@
 use std::io;
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use futures::Stream;
 
 use super::addr::{unix_socket_name, SockAddr, UnixAddr};
-use super::ops::{AcceptMulti, NetOp, NetOutput};
+use super::ops::{NetOp, NetOutput};
 use super::tcp::{run, unsupported, Socket};
 use super::udp::{MsgOp, RecvMsg, SendMsg};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
-use crate::driver::{Multishot, Op, OpList};
+use crate::driver::{Op, OpList};
 
 async fn unix_socket(ty: i32) -> io::Result<Socket> {
     run(NetOp::Socket {
@@ -110,10 +106,7 @@ impl UnixListener {
 
     /// Every incoming connection, from one multishot accept.
     pub fn incoming(&self) -> UnixIncoming<'_> {
-        UnixIncoming {
-            inner: Multishot::new(AcceptMulti { fd: self.sock.0 }),
-            listener: self,
-        }
+        UnixIncoming::new(self.sock.0, |fd| UnixStream { sock: Socket(fd) })
     }
 
     /// The bound address.
@@ -129,29 +122,7 @@ impl AsRawFd for UnixListener {
 }
 
 /// Connections from [`UnixListener::incoming`].
-pub struct UnixIncoming<'a> {
-    inner: Multishot<AcceptMulti>,
-    listener: &'a UnixListener,
-}
-
-impl Stream for UnixIncoming<'_> {
-    type Item = io::Result<UnixStream>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            match Pin::new(&mut self.inner).poll_next(cx) {
-                Poll::Ready(Some(r)) => {
-                    return Poll::Ready(Some(r.map(|fd| UnixStream { sock: Socket(fd) })))
-                }
-                Poll::Ready(None) => {
-                    let fd = self.listener.sock.0;
-                    self.inner = Multishot::new(AcceptMulti { fd });
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
+pub type UnixIncoming<'a> = super::ops::AcceptStream<'a, UnixStream>;
 
 /// A Unix-domain stream connection.
 #[derive(Debug)]
