@@ -206,12 +206,25 @@ pub struct Recv<B = Vec<u8>> {
     fd: RawFd,
     buf: B,
     flags: i32,
+    poll_first: bool,
 }
 
 impl<B: IoBufMut> Recv<B> {
     /// Receive into `buf`'s spare capacity.
     pub fn new(fd: RawFd, buf: B, flags: i32) -> Recv<B> {
-        Recv { fd, buf, flags }
+        Recv {
+            fd,
+            buf,
+            flags,
+            poll_first: false,
+        }
+    }
+
+    /// Wait for readiness before the first attempt (`IORING_RECVSEND_POLL_FIRST`): cheaper
+    /// when the data is probably not there yet, as for a reply just requested.
+    pub fn poll_first(mut self) -> Recv<B> {
+        self.poll_first = true;
+        self
     }
 }
 
@@ -226,6 +239,7 @@ unsafe impl<B: IoBufMut> Operation for Recv<B> {
         let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
         opcode::Recv::new(types::Fd(self.fd), ptr, len)
             .flags(self.flags)
+            .ioprio(if self.poll_first { 1 } else { 0 })
             .build()
     }
     fn complete(mut self, result: io::Result<Completion>) -> Self::Output {

@@ -10,7 +10,8 @@ macro_rules! stream_io_methods {
             &self,
             buf: B,
         ) -> $crate::buf::BufResult<usize, B> {
-            $crate::driver::Op::new($crate::driver::ops::Read::new(self.fd(), buf, u64::MAX)).await
+            $crate::driver::Op::new($crate::driver::ops::Recv::new(self.fd(), buf, 0).poll_first())
+                .await
         }
 
         /// Write the buffer's initialised bytes; returns how many were sent.
