@@ -1,0 +1,223 @@
+//! Cross-process TCP echo: the server runs in its own process pinned to cpu0 (ringolo's or
+//! tokio's current-thread runtime, alternately), a closed-loop client with 64 connections runs
+//! here pinned to cpu1. The metric is the server's CPU time (utime + stime from
+//! /proc/PID/stat) per round trip, the number a server operator pays.
+//!
+//! `cargo bench --bench echo_xproc` (add `quick` for fewer repetitions).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CONNS: usize = 64;
+const ROUND_TRIPS: usize = 64_000;
+
+fn pin_to(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t with one bit set, passed with its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu % num_cpus(), &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn ringolo_server(addr: &str) {
+    use futures::StreamExt;
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
+        println!("{}", l.local_addr().unwrap());
+        let mut incoming = l.incoming();
+        while let Some(c) = incoming.next().await {
+            let c = c.unwrap();
+            c.set_nodelay(true).unwrap();
+            ringolo::spawn(async move {
+                let mut buf = Vec::with_capacity(4096);
+                loop {
+                    buf.clear();
+                    let (n, b) = c.read(buf).await;
+                    if !matches!(n, Ok(n) if n > 0) {
+                        return;
+                    }
+                    let (res, b) = c.write_all(b).await;
+                    if res.is_err() {
+                        return;
+                    }
+                    buf = b;
+                }
+            });
+        }
+    });
+}
+
+fn tokio_server(addr: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let l = tokio::net::TcpListener::bind(addr).await.unwrap();
+        println!("{}", l.local_addr().unwrap());
+        loop {
+            let (mut c, _) = l.accept().await.unwrap();
+            c.set_nodelay(true).unwrap();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let n = match c.read(&mut buf).await {
+                        Ok(n) if n > 0 => n,
+                        _ => return,
+                    };
+                    if c.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn start_server(kind: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["serve", kind])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while out.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    (
+        child,
+        String::from_utf8(line).unwrap().trim().parse().unwrap(),
+    )
+}
+
+fn server_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15; after the ")" they are at index 11 and 12.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: a plain sysconf query.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    Duration::from_nanos(ticks * 1_000_000_000 / hz)
+}
+
+/// The closed-loop client: one tokio current-thread runtime keeps all connections in flight,
+/// each sending a message and waiting for its echo before the next. Returns the wall time.
+fn run_client(addr: SocketAddr, size: usize) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let mut conns = Vec::new();
+        for _ in 0..CONNS {
+            let c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.set_nodelay(true).unwrap();
+            conns.push(c);
+        }
+        let t0 = Instant::now();
+        let tasks: Vec<_> = conns
+            .into_iter()
+            .map(|mut c| {
+                tokio::spawn(async move {
+                    let msg = vec![1u8; size];
+                    let mut back = vec![0u8; size];
+                    for _ in 0..ROUND_TRIPS / CONNS {
+                        c.write_all(&msg).await.unwrap();
+                        c.read_exact(&mut back).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        t0.elapsed()
+    })
+}
+
+fn measure(kind: &str, size: usize) -> (f64, f64) {
+    let (mut child, addr) = start_server(kind);
+    // Warm up: connections and a few round trips.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"warm").unwrap();
+    let mut b = [0u8; 4];
+    s.read_exact(&mut b).unwrap();
+    drop(s);
+    let cpu0 = server_cpu(child.id());
+    let wall = run_client(addr, size);
+    let cpu = server_cpu(child.id()) - cpu0;
+    let _ = child.kill();
+    let _ = child.wait();
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / ROUND_TRIPS as f64;
+    (per(cpu), per(wall))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        pin_to(0);
+        match args[2].as_str() {
+            "ringolo" => ringolo_server("127.0.0.1:0"),
+            _ => tokio_server("127.0.0.1:0"),
+        }
+        return;
+    }
+    pin_to(1);
+    let reps = if args.iter().any(|a| a == "quick") {
+        3
+    } else {
+        5
+    };
+    println!("cross-process echo, server on cpu0, client on cpu1, {CONNS} connections, {ROUND_TRIPS} round trips, {reps} interleaved reps");
+    println!(
+        "{:<10} {:>16} {:>14} {:>10} {:>16} {:>14}",
+        "size", "ringolo cpu µs", "tokio cpu µs", "cpu ratio", "ringolo wall µs", "tokio wall µs"
+    );
+    for size in [128usize, 4096] {
+        let (mut rc, mut tc, mut rw, mut tw, mut ratio) = (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..reps {
+            let (c1, w1) = measure("ringolo", size);
+            let (c2, w2) = measure("tokio", size);
+            rc.push(c1);
+            tc.push(c2);
+            rw.push(w1);
+            tw.push(w2);
+            ratio.push(c1 / c2);
+        }
+        println!(
+            "{:<10} {:>16.2} {:>14.2} {:>10.2} {:>16.2} {:>14.2}",
+            format!("{size} B"),
+            median(&mut rc),
+            median(&mut tc),
+            median(&mut ratio),
+            median(&mut rw),
+            median(&mut tw)
+        );
+    }
+}
