@@ -6,20 +6,15 @@
 //!
 //! `cargo bench --bench core` (add `-- quick` for fewer repetitions).
 
+mod common;
+use common::{median, thread_cpu};
+
 use std::time::{Duration, Instant};
 
 const SPAWN_TASKS: usize = 100_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1_000;
 const TIMERS: usize = 100_000;
-
-fn thread_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
 
 /// One module per runtime with the same three workloads, so both sides run identical code
 /// apart from the runtime's own `spawn`, `yield_now` and `sleep`.
@@ -108,11 +103,6 @@ workloads!(
     tokio::task::yield_now,
     tokio::time::sleep
 );
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 struct Row {
     name: &'static str,

@@ -5,6 +5,9 @@
 //!
 //! `cargo bench --bench echo_xproc` (add `quick` for fewer repetitions).
 
+mod common;
+use common::median;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -171,11 +174,6 @@ fn measure(kind: &str, size: usize) -> (f64, f64) {
     let _ = child.wait();
     let per = |d: Duration| d.as_secs_f64() * 1e6 / ROUND_TRIPS as f64;
     (per(cpu), per(wall))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 fn main() {

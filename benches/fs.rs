@@ -5,6 +5,9 @@
 //! `cargo bench --bench fs` (add `quick` for fewer repetitions). The file is created once under
 //! target/bench-data (1 GiB of disk).
 
+mod common;
+use common::median;
+
 use std::alloc::Layout;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -185,11 +188,6 @@ fn pread_loop(path: &PathBuf, direct: bool, total: usize) -> Duration {
         }
     }
     t0.elapsed()
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -3,17 +3,12 @@
 //!
 //! `cargo bench --bench net` (add `quick` for fewer repetitions).
 
+mod common;
+use common::{median, thread_cpu};
+
 use std::time::{Duration, Instant};
 
 const ROUND_TRIPS: usize = 40_000;
-
-fn thread_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
 
 fn ringolo_echo(rt: &ringolo::runtime::Runtime, conns: usize, size: usize) -> (Duration, Duration) {
     use futures::StreamExt;
@@ -132,11 +127,6 @@ fn tokio_echo(rt: &tokio::runtime::Runtime, conns: usize, size: usize) -> (Durat
         server.abort();
         out
     })
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 fn main() {
