@@ -86,135 +86,75 @@ pub unsafe trait IoBufMut: IoBuf {
     unsafe fn set_init(&mut self, pos: usize);
 }
 
-// SAFETY: rule 1 — a Vec's buffer is on the heap and moves with nothing; rule 2 — `len` bytes
-// are initialised out of `capacity`.
-unsafe impl IoBuf for Vec<u8> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.capacity()
-    }
-}
-
-// SAFETY: as for `IoBuf`; `set_len` is called only under `set_init`'s contract.
-unsafe impl IoBufMut for Vec<u8> {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.as_mut_ptr()
-    }
-    unsafe fn set_init(&mut self, pos: usize) {
-        if pos > self.len() {
-            // SAFETY: rule 2 — the caller vouches the first `pos` bytes are initialised, and
-            // `pos <= capacity`.
-            unsafe { self.set_len(pos) };
+/// `IoBuf` for a type whose whole length is initialised and which never grows.
+macro_rules! fixed_buf {
+    ($($ty:ty),*) => {$(
+        // SAFETY: rule 1 — heap (`Box`, `Bytes`) or `'static` memory that does not move while
+        // the value exists; rule 2 — every byte up to `len` is initialised.
+        unsafe impl IoBuf for $ty {
+            fn stable_ptr(&self) -> *const u8 {
+                self.as_ptr()
+            }
+            fn bytes_init(&self) -> usize {
+                self.len()
+            }
+            fn bytes_total(&self) -> usize {
+                self.len()
+            }
         }
-    }
+    )*};
 }
 
-// SAFETY: rule 1 — a String's buffer is on the heap; rule 2 — `len` bytes are initialised.
-unsafe impl IoBuf for String {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.capacity()
-    }
+/// `IoBuf` for a heap buffer with a length and a larger capacity.
+macro_rules! growable_buf {
+    ($($ty:ty),*) => {$(
+        // SAFETY: rule 1 — heap storage, reallocated only when the value itself is used (which
+        // nothing does while the kernel owns it); rule 2 — `len` of `capacity` bytes are
+        // initialised.
+        unsafe impl IoBuf for $ty {
+            fn stable_ptr(&self) -> *const u8 {
+                self.as_ptr()
+            }
+            fn bytes_init(&self) -> usize {
+                self.len()
+            }
+            fn bytes_total(&self) -> usize {
+                self.capacity()
+            }
+        }
+    )*};
 }
 
-// SAFETY: rule 1 — a boxed slice lives on the heap; rule 2 — every byte is initialised.
-unsafe impl IoBuf for Box<[u8]> {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
+/// `IoBufMut` for a growable byte buffer with `set_len`.
+macro_rules! growable_buf_mut {
+    ($($ty:ty),*) => {$(
+        // SAFETY: rules 1 and 2, as for its `IoBuf`; `set_len` only under `set_init`'s contract.
+        unsafe impl IoBufMut for $ty {
+            fn stable_mut_ptr(&mut self) -> *mut u8 {
+                self.as_mut_ptr()
+            }
+            unsafe fn set_init(&mut self, pos: usize) {
+                if pos > self.len() {
+                    // SAFETY: rule 2 — the caller vouches the first `pos` bytes are
+                    // initialised, and `pos <= capacity`.
+                    unsafe { self.set_len(pos) };
+                }
+            }
+        }
+    )*};
 }
 
-// SAFETY: rules 1 and 2, as for `IoBuf`; the whole box is always initialised, so `set_init`
-// has nothing to do.
+fixed_buf!(Box<[u8]>, &'static [u8], &'static str, bytes::Bytes);
+growable_buf!(Vec<u8>, String, bytes::BytesMut);
+growable_buf_mut!(Vec<u8>, bytes::BytesMut);
+
+// SAFETY: rules 1 and 2, as for its `IoBuf`; the whole box is always initialised, so
+// `set_init` has nothing to do.
 unsafe impl IoBufMut for Box<[u8]> {
     fn stable_mut_ptr(&mut self) -> *mut u8 {
         self.as_mut_ptr()
     }
     unsafe fn set_init(&mut self, _pos: usize) {}
-}
-
-// SAFETY: rule 1 — `'static` data never moves or goes away; rule 2 — fully initialised.
-unsafe impl IoBuf for &'static [u8] {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
-// SAFETY: rules 1 and 2, as for `&'static [u8]`.
-unsafe impl IoBuf for &'static str {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
-// SAFETY: rule 1 — `Bytes` points to shared heap or static memory that does not move while a
-// handle to it exists; rule 2 — fully initialised.
-unsafe impl IoBuf for bytes::Bytes {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.len()
-    }
-}
-
-// SAFETY: rule 1 — a `BytesMut`'s storage is on the heap and is not reallocated unless the
-// value is used (which the driver never does while the kernel owns it); rule 2 — `len` of
-// `capacity` bytes are initialised.
-unsafe impl IoBuf for bytes::BytesMut {
-    fn stable_ptr(&self) -> *const u8 {
-        self.as_ptr()
-    }
-    fn bytes_init(&self) -> usize {
-        self.len()
-    }
-    fn bytes_total(&self) -> usize {
-        self.capacity()
-    }
-}
-
-// SAFETY: as for `IoBuf`; `set_len` only under `set_init`'s contract.
-unsafe impl IoBufMut for bytes::BytesMut {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.as_mut_ptr()
-    }
-    unsafe fn set_init(&mut self, pos: usize) {
-        if pos > self.len() {
-            // SAFETY: rule 2 — initialised per the caller, and within capacity.
-            unsafe { self.set_len(pos) };
-        }
-    }
 }
 
 #[cfg(test)]

@@ -126,6 +126,14 @@ pub(crate) enum Lifecycle {
     },
 }
 
+/// What a driver call released, handled after the driver borrow ends.
+#[derive(Default)]
+pub(crate) struct Deferred {
+    pub(crate) wake: Vec<Waker>,
+    pub(crate) stale: Vec<Waker>,
+    pub(crate) drops: Vec<Box<dyn Any + Send>>,
+}
+
 pub(crate) struct Driver {
     ring: IoUring,
     /// SQEs queued since the last submission (see `push`).
@@ -139,6 +147,8 @@ pub(crate) struct Driver {
     /// Wakers and payloads released while the driver is borrowed; handled after the borrow ends
     /// so user code never runs inside the driver.
     to_wake: Vec<Waker>,
+    /// Wakers replaced or orphaned (dropping one can run user code).
+    stale_wakers: Vec<Waker>,
     to_drop: Vec<Box<dyn Any + Send>>,
     issuer: Option<ThreadId>,
     config: RingConfig,
@@ -178,6 +188,7 @@ impl Driver {
             eventfd,
             eventfd_armed: false,
             to_wake: Vec::new(),
+            stale_wakers: Vec::new(),
             to_drop: Vec::new(),
             issuer: None,
             config,
@@ -663,7 +674,7 @@ impl Driver {
     }
 
     fn defer_waker_drop(&mut self, waker: Waker) {
-        self.to_drop.push(Box::new(waker));
+        self.stale_wakers.push(waker);
     }
 
     /// Process every CQE in the CQ, flushing a kernel-side overflow backlog too.
@@ -808,17 +819,16 @@ impl Driver {
     }
 
     /// Wakers and payloads released by the last driver calls, to handle outside the borrow.
-    pub(crate) fn take_deferred(
-        &mut self,
-        wakers: &mut Vec<Waker>,
-        drops: &mut Vec<Box<dyn Any + Send>>,
-    ) {
-        std::mem::swap(&mut self.to_wake, wakers);
-        std::mem::swap(&mut self.to_drop, drops);
+    /// Swap the wakers and payloads released by the last driver calls into `out`, to be
+    /// handled outside the borrow. Swapping (rather than taking) keeps both sides' capacity.
+    pub(crate) fn take_deferred(&mut self, out: &mut Deferred) {
+        std::mem::swap(&mut self.to_wake, &mut out.wake);
+        std::mem::swap(&mut self.stale_wakers, &mut out.stale);
+        std::mem::swap(&mut self.to_drop, &mut out.drops);
     }
 
     pub(crate) fn has_deferred(&self) -> bool {
-        !self.to_wake.is_empty() || !self.to_drop.is_empty()
+        !self.to_wake.is_empty() || !self.stale_wakers.is_empty() || !self.to_drop.is_empty()
     }
 
     /// Rule 5: cancel everything in flight (futures are already gone, so everything left is an

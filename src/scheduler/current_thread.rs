@@ -13,7 +13,6 @@
 //! 2. **The core** is touched only by the thread inside `block_on` (or `Runtime::drop`), through
 //!    the thread-local context; other threads reach `Shared` alone.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -25,7 +24,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::blocking::BlockingPool;
-use crate::driver::{Driver, DriverStats, RingConfig};
+use crate::driver::{Deferred, Driver, DriverStats, RingConfig};
 use crate::runtime::context;
 use crate::runtime::{BuildError, UnhandledPanic};
 use crate::task::{self, JoinHandle, Notified, Schedule, Task};
@@ -78,6 +77,8 @@ pub(crate) struct Core {
     driver: RefCell<Driver>,
     pub(crate) timers: RefCell<TimerStore>,
     polls: Cell<u64>,
+    /// Reused lists for what driver calls release (`with_driver`).
+    deferred: Cell<Deferred>,
     /// Set when shutdown starts: tasks spawned from then on are cancelled at once.
     closed: Cell<bool>,
 }
@@ -237,6 +238,7 @@ pub(crate) fn new(
         driver: RefCell::new(driver),
         timers: RefCell::new(TimerStore::new()),
         polls: Cell::new(0),
+        deferred: Cell::new(Deferred::default()),
         closed: Cell::new(false),
     });
     Ok((shared, core))
@@ -256,12 +258,15 @@ impl Core {
         let mut driver = self.driver.borrow_mut();
         let out = f(&mut driver);
         if driver.has_deferred() {
-            let mut wakers = Vec::new();
-            let mut drops: Vec<Box<dyn Any + Send>> = Vec::new();
-            driver.take_deferred(&mut wakers, &mut drops);
+            // The scratch lists are taken, not borrowed, so a waker that re-enters the driver
+            // finds empty ones instead of a held borrow.
+            let mut deferred = self.deferred.take();
+            driver.take_deferred(&mut deferred);
             drop(driver);
-            wakers.into_iter().for_each(Waker::wake);
-            drop(drops);
+            deferred.wake.drain(..).for_each(Waker::wake);
+            deferred.stale.clear();
+            deferred.drops.clear();
+            self.deferred.set(deferred);
         }
         out
     }
