@@ -62,6 +62,35 @@ fn ringolo_server(addr: &str) {
     });
 }
 
+/// The same server built on a multishot `recv` over a provided-buffer ring: the socket's poll
+/// stays armed across messages and each received buffer is written back as it is.
+fn ringolo_multishot_server(addr: &str) {
+    use futures::StreamExt;
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ring = ringolo::net::BufRing::new(1024, 4096).unwrap();
+        let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
+        println!("{}", l.local_addr().unwrap());
+        let mut incoming = l.incoming();
+        while let Some(c) = incoming.next().await {
+            let c = c.unwrap();
+            c.set_nodelay(true).unwrap();
+            let ring = ring.clone();
+            ringolo::spawn(async move {
+                let mut rx = c.recv_multi(&ring);
+                while let Some(Ok(buf)) = rx.next().await {
+                    let (res, _) = c.write_all(buf).await;
+                    if res.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+}
+
 fn tokio_server(addr: &str) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -182,40 +211,61 @@ fn main() {
         pin_to(0);
         match args[2].as_str() {
             "ringolo" => ringolo_server("127.0.0.1:0"),
+            "ringolo-ms" => ringolo_multishot_server("127.0.0.1:0"),
             _ => tokio_server("127.0.0.1:0"),
         }
         return;
     }
     pin_to(1);
+    if args.get(1).map(String::as_str) == Some("client") {
+        // `client ADDR SIZE`: drive a server started by hand (for profiling it).
+        let wall = run_client(args[2].parse().unwrap(), args[3].parse().unwrap());
+        println!(
+            "{:.2} µs per round trip",
+            wall.as_secs_f64() * 1e6 / ROUND_TRIPS as f64
+        );
+        return;
+    }
     let reps = if args.iter().any(|a| a == "quick") {
         3
     } else {
         5
     };
     println!("cross-process echo, server on cpu0, client on cpu1, {CONNS} connections, {ROUND_TRIPS} round trips, {reps} interleaved reps");
+    println!("servers: ringolo read/write_all, ringolo multishot recv + provided buffers, tokio; server CPU µs per round trip (ratio to tokio)");
     println!(
-        "{:<10} {:>16} {:>14} {:>10} {:>16} {:>14}",
-        "size", "ringolo cpu µs", "tokio cpu µs", "cpu ratio", "ringolo wall µs", "tokio wall µs"
+        "{:<8} {:>18} {:>18} {:>8} {:>24}",
+        "size", "ringolo", "ringolo multishot", "tokio", "wall µs (r / ms / t)"
     );
     for size in [128usize, 4096] {
-        let (mut rc, mut tc, mut rw, mut tw, mut ratio) = (vec![], vec![], vec![], vec![], vec![]);
+        let mut cpu: [Vec<f64>; 3] = Default::default();
+        let mut wall: [Vec<f64>; 3] = Default::default();
+        let mut ratio: [Vec<f64>; 2] = Default::default();
         for _ in 0..reps {
-            let (c1, w1) = measure("ringolo", size);
-            let (c2, w2) = measure("tokio", size);
-            rc.push(c1);
-            tc.push(c2);
-            rw.push(w1);
-            tw.push(w2);
-            ratio.push(c1 / c2);
+            for (i, kind) in ["ringolo", "ringolo-ms", "tokio"].iter().enumerate() {
+                let (c, w) = measure(kind, size);
+                cpu[i].push(c);
+                wall[i].push(w);
+            }
+            for i in 0..2 {
+                let r = cpu[i].last().unwrap() / cpu[2].last().unwrap();
+                ratio[i].push(r);
+            }
         }
+        let [r0, r1] = ratio.each_mut().map(|r| median(r));
+        let [c0, c1, c2] = cpu.each_mut().map(|c| median(c));
+        let [w0, w1, w2] = wall.each_mut().map(|w| median(w));
         println!(
-            "{:<10} {:>16.2} {:>14.2} {:>10.2} {:>16.2} {:>14.2}",
+            "{:<8} {:>10.2} ({:.2}) {:>10.2} ({:.2}) {:>8.2} {:>8.2} / {:.2} / {:.2}",
             format!("{size} B"),
-            median(&mut rc),
-            median(&mut tc),
-            median(&mut ratio),
-            median(&mut rw),
-            median(&mut tw)
+            c0,
+            r0,
+            c1,
+            r1,
+            c2,
+            w0,
+            w1,
+            w2
         );
     }
 }

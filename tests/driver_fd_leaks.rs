@@ -231,3 +231,42 @@ fn a_thousand_cancelled_accepts_leak_no_fds() {
         "accepted {accepted}, cancelled {timed_out}"
     );
 }
+
+#[test]
+fn a_close_dropped_before_it_reached_the_kernel_still_closes() {
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = common::rt();
+    rt.block_on(async {
+        let before = common::open_fds();
+        for i in 0..50 {
+            let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+            let file = ringolo::fs::File::open("/dev/null").await.unwrap();
+            let (_c, waker) = common::counting_waker();
+            // Polled once: the close SQE is queued in userspace, not yet submitted; then the
+            // futures are dropped before the driver's next turn.
+            let mut close_a = Box::pin(a.close());
+            let mut close_f = Box::pin(file.close());
+            assert!(close_a
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            assert!(close_f
+                .as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending());
+            drop((close_a, close_f));
+            if i % 2 == 0 {
+                // And the other end is closed by a close() that is never polled at all.
+                drop(b.close());
+            } else {
+                b.close().await.unwrap();
+            }
+        }
+        ringolo::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            common::open_fds(),
+            before,
+            "dropped closes leaked their fds"
+        );
+    });
+}

@@ -65,9 +65,32 @@ fn a_dropped_recv_returns_its_buffers_to_the_ring() {
         let err = stream.next().await.unwrap().unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOBUFS));
         drop(held);
-        // After returning the buffers a new stream picks up the waiting data.
-        let mut stream = b.recv_multi(&ring);
+        // The same stream re-arms once buffers are back and picks up the waiting data.
         assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"5");
+        a.write_all("6").await.0.unwrap();
+        assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"6");
+    });
+}
+
+#[test]
+fn a_dry_ring_refilled_before_the_next_poll_rearms_silently() {
+    common::rt().block_on(async {
+        let ring = BufRing::new(2, 64).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut stream = b.recv_multi(&ring);
+        a.write_all("1").await.0.unwrap();
+        let one = stream.next().await.unwrap().unwrap();
+        a.write_all("2").await.0.unwrap();
+        let two = stream.next().await.unwrap().unwrap();
+        // The third message finds the ring dry and the kernel ends the request while both
+        // buffers are held; they come back before the stream sees the error.
+        a.write_all("3").await.0.unwrap();
+        settle().await;
+        drop((one, two));
+        assert_eq!(&stream.next().await.unwrap().unwrap()[..], b"3");
+        drop(a);
+        assert!(stream.next().await.is_none());
+        assert_eq!(ring.buffers_out(), 0);
     });
 }
 

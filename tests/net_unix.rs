@@ -140,3 +140,43 @@ fn bad_paths_and_missing_sockets() {
         assert_eq!(res.unwrap_err().kind(), ErrorKind::InvalidInput);
     });
 }
+
+#[test]
+fn writes_to_a_closed_peer_give_broken_pipe_not_sigpipe() {
+    // In a child process with SIGPIPE restored to its default (kill), as in a non-Rust host.
+    if std::env::var_os("RINGOLO_CHILD_SIGPIPE").is_some() {
+        // SAFETY: resetting a signal disposition to its default in this single-test child.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        common::rt().block_on(async {
+            let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+            drop(b);
+            ringolo::time::sleep(std::time::Duration::from_millis(5)).await;
+            let (res, _) = a.write(b"x".to_vec()).await;
+            assert_eq!(res.unwrap_err().kind(), std::io::ErrorKind::BrokenPipe);
+            let (res, _) = a.writev(vec![b"x".to_vec(), b"y".to_vec()]).await;
+            assert_eq!(res.unwrap_err().kind(), std::io::ErrorKind::BrokenPipe);
+            let (res, _) = a.write_all(b"z".to_vec()).await;
+            assert_eq!(res.unwrap_err().kind(), std::io::ErrorKind::BrokenPipe);
+        });
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "writes_to_a_closed_peer_give_broken_pipe_not_sigpipe",
+            "--test-threads=1",
+        ])
+        .env("RINGOLO_CHILD_SIGPIPE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({:?}): {stdout}",
+        out.status
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test: {stdout}"
+    );
+}

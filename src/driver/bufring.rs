@@ -170,6 +170,11 @@ impl Shared {
     pub(crate) fn bgid(&self) -> u16 {
         self.bgid
     }
+
+    /// Whether some buffer is in the ring for the kernel to pick.
+    pub(crate) fn has_free(&self) -> bool {
+        self.out.load(Ordering::Acquire) < usize::from(self.entries)
+    }
 }
 
 impl Drop for Shared {
@@ -211,6 +216,21 @@ impl Deref for RingBuf {
     fn deref(&self) -> &[u8] {
         // SAFETY: rule 1 — we own buffer `bid` until drop, and the kernel wrote `len` bytes.
         unsafe { std::slice::from_raw_parts(self.shared.buf_ptr(self.bid), self.len) }
+    }
+}
+
+// SAFETY: buf rule 1 (stable pointer) — the bytes live in the pool, which this RingBuf's
+// `Arc<Shared>` keeps allocated (bufring rule 2) and which no one else writes while this
+// RingBuf owns buffer `bid` (bufring rule 1); moving the RingBuf does not move them.
+unsafe impl crate::buf::IoBuf for RingBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.shared.buf_ptr(self.bid)
+    }
+    fn bytes_init(&self) -> usize {
+        self.len
+    }
+    fn bytes_total(&self) -> usize {
+        self.len
     }
 }
 

@@ -640,11 +640,18 @@ impl Driver {
         {
             // The kernel has not seen this SQE: turn it into a NOP (keeping its place in a
             // chain) and free the op now. Rule 1 holds: nothing was ever handed to the kernel.
-            let mut nop = opcode::Nop::new().build().user_data(DISCARDED_UD);
-            if p.linked {
-                nop = nop.flags(squeue::Flags::IO_LINK);
+            // An op that must run anyway (a close) stays and completes as a detached close;
+            // such ops carry no pointers, so freeing the payload is still sound.
+            if reclaim == Reclaim::Detach {
+                p.entry = p.entry.clone().user_data(CLOSE_UD);
+                self.detached_closes += 1;
+            } else {
+                let mut nop = opcode::Nop::new().build().user_data(DISCARDED_UD);
+                if p.linked {
+                    nop = nop.flags(squeue::Flags::IO_LINK);
+                }
+                p.entry = nop;
             }
-            p.entry = nop;
             if let Some(
                 Lifecycle::Waiting { waker: Some(w), .. }
                 | Lifecycle::Streaming { waker: Some(w), .. },

@@ -42,6 +42,10 @@ pub enum Reclaim {
     CloseFd,
     /// The completion may have taken a buffer from this provided-buffer group: return it.
     ProvidedBuffer(u16),
+    /// The op must reach the kernel even when its future is dropped first (a close: dropping
+    /// it unsubmitted would leak the descriptor it was given). It then runs detached and
+    /// nobody sees its result.
+    Detach,
 }
 
 impl Reclaim {

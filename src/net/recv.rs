@@ -12,10 +12,13 @@ use crate::driver::Multishot;
 
 /// Received data as a stream of provided buffers (one multishot `recv`); see
 /// `TcpStream::recv_multi`. Each [`RingBuf`] goes back to its ring when dropped. The stream
-/// ends at end-of-stream; when the ring runs dry the kernel ends the request and the stream
-/// yields `ENOBUFS` (return buffers, then start a new stream).
+/// ends at end-of-stream or after another error. When the ring runs dry the kernel ends the
+/// request: if buffers have come back meanwhile the stream re-arms it without a word;
+/// otherwise it yields one error with raw OS error `ENOBUFS` and re-arms on the next poll, so
+/// drop some buffers before polling again.
 pub struct RecvStream<'a> {
     inner: Multishot<RecvMultiOp>,
+    fd: RawFd,
     done: bool,
     /// Set when the ring belongs to another io_uring (bufring rule 3): reported, then the end.
     misuse: Option<io::Error>,
@@ -33,6 +36,7 @@ impl RecvStream<'_> {
                 fd,
                 ring: ring.shared().clone(),
             }),
+            fd,
             done: false,
             misuse,
             _socket: PhantomData,
@@ -51,14 +55,34 @@ impl Stream for RecvStream<'_> {
             self.done = true;
             return Poll::Ready(Some(Err(e)));
         }
-        match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(Some(buf)))) => Poll::Ready(Some(Ok(buf))),
-            Poll::Ready(Some(Ok(None))) | Poll::Ready(None) => {
-                self.done = true;
-                Poll::Ready(None)
+        loop {
+            match Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(Some(buf)))) => return Poll::Ready(Some(Ok(buf))),
+                Poll::Ready(Some(Ok(None))) | Poll::Ready(None) => {
+                    self.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // The kernel ended the request (no F_MORE on an error); start a new one.
+                    let ring = self
+                        .inner
+                        .get_ref()
+                        .expect("payload present until done")
+                        .ring
+                        .clone();
+                    let room = ring.has_free();
+                    let fd = self.fd;
+                    self.inner = Multishot::new(RecvMultiOp { fd, ring });
+                    if !room {
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
         }
     }
 }

@@ -77,13 +77,13 @@ macro_rules! stream_io_methods {
                 .await
         }
 
-        /// Write several buffers in order (`writev`); returns the bytes sent.
+        /// Write several buffers in order (one `sendmsg` with `MSG_NOSIGNAL`, so a closed peer
+        /// gives `BrokenPipe`, never `SIGPIPE`); returns the bytes sent.
         pub async fn writev<B: $crate::buf::IoBuf>(
             &self,
             bufs: Vec<B>,
         ) -> $crate::buf::BufResult<usize, Vec<B>> {
-            $crate::driver::Op::new($crate::driver::ops::Writev::new(self.fd(), bufs, u64::MAX))
-                .await
+            $crate::driver::Op::new($crate::driver::ops::SendVectored::new(self.fd(), bufs)).await
         }
 
         /// `recv(2)` with flags.

@@ -41,15 +41,19 @@ async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
     .map(|fd| Socket(fd as RawFd))
 }
 
-pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: net rule 1 — a pointer to a local int and its size.
+/// The one socket-option helper every synchronous setter goes through: `setsockopt(2)` with a
+/// plain-data value. A setter that returns at once cannot await a completion, and one syscall
+/// costs less than a ring round trip, so only options set as part of a submitted chain (the
+/// listener's SO_REUSEADDR) use IORING_OP_URING_CMD's setsockopt, with this as its fallback.
+pub(crate) fn setsockopt<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> io::Result<()> {
+    // SAFETY: net rule 1 — a pointer to a live plain-data value and its exact size.
     let ret = unsafe {
         libc::setsockopt(
             fd,
             level,
             name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if ret < 0 {
@@ -57,6 +61,10 @@ pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io
     } else {
         Ok(())
     }
+}
+
+pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    setsockopt(fd, level, name, &value)
 }
 
 pub(crate) fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
@@ -250,21 +258,7 @@ impl TcpStream {
             l_onoff: linger.is_some() as i32,
             l_linger: linger.map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i32),
         };
-        // SAFETY: net rule 1 — a pointer to a local struct and its size.
-        let ret = unsafe {
-            libc::setsockopt(
-                self.fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&l as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if ret < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        setsockopt(self.fd(), libc::SOL_SOCKET, libc::SO_LINGER, &l)
     }
 
     /// The local address.

@@ -6,7 +6,7 @@ use io_uring::{opcode, squeue::Entry, types};
 
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::NetOp;
-use super::tcp::{first_ok, getsockopt_int, run, setsockopt_int, unsupported, Socket};
+use super::tcp::{first_ok, getsockopt_int, run, setsockopt, setsockopt_int, unsupported, Socket};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
 use crate::driver::{Completion, Op, Operation};
@@ -271,21 +271,7 @@ impl UdpSocket {
                 s_addr: u32::from_ne_bytes(interface.octets()),
             },
         };
-        // SAFETY: net rule 1 — a pointer to a local struct and its size.
-        let ret = unsafe {
-            libc::setsockopt(
-                self.sock.0,
-                libc::IPPROTO_IP,
-                name,
-                (&mreq as *const libc::ip_mreq).cast(),
-                std::mem::size_of::<libc::ip_mreq>() as libc::socklen_t,
-            )
-        };
-        if ret < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        setsockopt(self.sock.0, libc::IPPROTO_IP, name, &mreq)
     }
 
     /// Join an IPv6 multicast group on interface index `interface` (0: any).
@@ -296,21 +282,12 @@ impl UdpSocket {
             },
             ipv6mr_interface: interface,
         };
-        // SAFETY: net rule 1 — a pointer to a local struct and its size.
-        let ret = unsafe {
-            libc::setsockopt(
-                self.sock.0,
-                libc::IPPROTO_IPV6,
-                libc::IPV6_ADD_MEMBERSHIP,
-                (&mreq as *const libc::ipv6_mreq).cast(),
-                std::mem::size_of::<libc::ipv6_mreq>() as libc::socklen_t,
-            )
-        };
-        if ret < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        setsockopt(
+            self.sock.0,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_ADD_MEMBERSHIP,
+            &mreq,
+        )
     }
 }
 
