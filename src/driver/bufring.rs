@@ -52,9 +52,21 @@ unsafe impl Sync for Shared {}
 
 /// A ring of `entries` provided buffers of `buf_size` bytes each, registered with the current
 /// thread's io_uring. Cheap to clone; bound to that ring (rule 3).
-#[derive(Clone)]
 pub struct BufRing {
     shared: Arc<Shared>,
+    /// Keeps the task holding this handle on the ring's worker (task rule 10).
+    binding: super::direct::ResourceBinding,
+}
+
+impl Clone for BufRing {
+    /// Another handle, bound to the task being polled (and re-bound to whichever task uses it).
+    fn clone(&self) -> BufRing {
+        let binding = context::with_driver(|d| super::direct::ResourceBinding::new(d));
+        BufRing {
+            shared: self.shared.clone(),
+            binding: binding.unwrap_or_default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for BufRing {
@@ -93,11 +105,13 @@ impl BufRing {
         let ring_layout = Layout::from_size_align(ring_bytes, page).map_err(|_| too_big())?;
         let pool_layout = Layout::from_size_align(pool_bytes, 64).map_err(|_| too_big())?;
         let registered = context::with_driver(|driver| {
-            driver.register_buf_ring(ring_layout, pool_layout, entries, buf_size)
+            driver
+                .register_buf_ring(ring_layout, pool_layout, entries, buf_size)
+                .map(|shared| (shared, super::direct::ResourceBinding::new(driver)))
         });
-        let shared = registered
+        let (shared, binding) = registered
             .ok_or_else(|| io::Error::other("BufRing::new called outside a ringolo runtime"))??;
-        Ok(BufRing { shared })
+        Ok(BufRing { shared, binding })
     }
 
     /// The buffer group id ops use to select from this ring.
@@ -117,6 +131,13 @@ impl BufRing {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// The ring is being used on `driver` by the task being polled (rule 3, task rule 10).
+    pub(crate) fn use_on(&self, driver: &super::Driver) {
+        if driver.id == self.shared.driver {
+            self.binding.use_on(driver);
+        }
     }
 }
 

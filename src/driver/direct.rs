@@ -49,6 +49,36 @@ impl FixedTable {
 pub struct DirectFd {
     slot: u32,
     ring: u64,
+    binding: ResourceBinding,
+}
+
+/// Keeps the task that holds a ring-bound resource on the resource's worker (task rule 10):
+/// bound to the task that creates the handle, and moved to whichever task uses it next.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceBinding(std::sync::Mutex<Option<crate::task::RingBinding>>);
+
+impl ResourceBinding {
+    /// Bound to the task being polled, when `driver` is a multi-thread worker's ring.
+    pub(crate) fn new(driver: &super::Driver) -> ResourceBinding {
+        let b = ResourceBinding::default();
+        b.use_on(driver);
+        b
+    }
+
+    /// The resource is being used on `driver` by the task being polled: bind that task.
+    pub(crate) fn use_on(&self, driver: &super::Driver) {
+        if !driver.multi_thread {
+            return;
+        }
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.as_ref().is_some_and(|b| b.is_current()) {
+            let new = crate::task::RingBinding::current(crate::task::BindKind::Resource);
+            if new.is_some() {
+                // The old binding (another task's) is released as it is replaced.
+                *slot = new;
+            }
+        }
+    }
 }
 
 fn off_ring() -> io::Error {
@@ -60,8 +90,11 @@ impl DirectFd {
     pub fn register(fd: &impl AsRawFd) -> io::Result<DirectFd> {
         let raw = fd.as_raw_fd();
         context::with_driver(|d| {
-            d.register_fixed(raw)
-                .map(|slot| DirectFd { slot, ring: d.id })
+            d.register_fixed(raw).map(|slot| DirectFd {
+                slot,
+                ring: d.id,
+                binding: ResourceBinding::new(d),
+            })
         })
         .ok_or_else(|| io::Error::other("DirectFd::register called outside a ringolo runtime"))?
     }
@@ -72,7 +105,14 @@ impl DirectFd {
     }
 
     fn target(&self) -> io::Result<Target> {
-        match context::with_driver(|d| d.id == self.ring) {
+        let on_ring = context::with_driver(|d| {
+            let mine = d.id == self.ring;
+            if mine {
+                self.binding.use_on(d);
+            }
+            mine
+        });
+        match on_ring {
             Some(true) => Ok(Target::Fixed(self.slot)),
             _ => Err(off_ring()),
         }

@@ -126,6 +126,30 @@ pub(crate) enum Lifecycle {
     },
 }
 
+/// Run `f` on a thread's driver, then wake and drop what it released, outside the borrow (so
+/// user code in a waker or a payload's drop may use the driver again).
+#[inline]
+pub(crate) fn drive<R>(
+    driver: &std::cell::RefCell<Driver>,
+    deferred: &std::cell::Cell<Deferred>,
+    f: impl FnOnce(&mut Driver) -> R,
+) -> R {
+    let mut d = driver.borrow_mut();
+    let out = f(&mut d);
+    if d.has_deferred() {
+        // The scratch lists are taken, not borrowed, so a waker that re-enters the driver
+        // finds empty ones instead of a held borrow.
+        let mut lists = deferred.take();
+        d.take_deferred(&mut lists);
+        drop(d);
+        lists.wake.drain(..).for_each(Waker::wake);
+        lists.stale.clear();
+        lists.drops.clear();
+        deferred.set(lists);
+    }
+    out
+}
+
 /// What a driver call released, handled after the driver borrow ends.
 #[derive(Default)]
 pub(crate) struct Deferred {
@@ -163,6 +187,9 @@ pub(crate) struct Driver {
     fixed: Option<direct::FixedTable>,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
+    /// Set for a multi-thread worker's ring: ops and resources then bind the task being polled
+    /// to this worker (task rule 10). A current-thread ring skips the accounting.
+    pub(crate) multi_thread: bool,
     pub(crate) stats: DriverStats,
 }
 
@@ -181,6 +208,7 @@ impl Driver {
             next_bgid: 0,
             fixed: None,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            multi_thread: false,
             ring,
             ops: GenSlab::new(),
             orphans: 0,

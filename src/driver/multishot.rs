@@ -46,6 +46,8 @@ enum State {
 pub struct Multishot<T: MultishotOperation> {
     payload: Option<T>,
     state: State,
+    /// Keeps the polling task on this ring's worker while armed (task rule 10).
+    binding: Option<crate::task::RingBinding>,
 }
 
 impl<T: MultishotOperation> Unpin for Multishot<T> {}
@@ -56,6 +58,7 @@ impl<T: MultishotOperation> Multishot<T> {
         Multishot {
             payload: Some(op),
             state: State::Idle,
+            binding: None,
         }
     }
 
@@ -76,7 +79,9 @@ impl<T: MultishotOperation> Stream for Multishot<T> {
                 let payload = this.payload.as_mut().expect("payload present until done");
                 let (entry, reclaim, waker) =
                     (payload.build(), payload.reclaim(), cx.waker().clone());
+                let binding = &mut this.binding;
                 let submitted = context::with_driver(|driver| {
+                    *binding = op::bind_current(driver);
                     (
                         driver.submit_multishot(entry, Some(waker), reclaim),
                         driver.id,
@@ -102,6 +107,7 @@ impl<T: MultishotOperation> Stream for Multishot<T> {
                     Some(Err(())) => Poll::Pending,
                     Some(Ok(None)) => {
                         this.state = State::Done;
+                        this.binding = None;
                         Poll::Ready(None)
                     }
                     Some(Ok(Some((res, flags)))) => {

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 
 use io_uring::squeue::Entry;
 
+use super::Driver;
 use crate::runtime::context;
+use crate::task::{BindKind, RingBinding};
 use crate::util::genslab::Key;
 
 /// The result of a CQE: the kernel's non-negative `res` and the CQE flags.
@@ -109,6 +111,17 @@ pub unsafe trait Operation: Send + 'static {
 pub struct Op<T: Operation> {
     payload: Option<T>,
     in_flight: Option<(Key, u64)>,
+    /// Keeps the submitting task on this ring's worker while in flight (task rule 10).
+    binding: Option<RingBinding>,
+}
+
+/// A binding of the task being polled, when `driver` is a multi-thread worker's ring.
+pub(crate) fn bind_current(driver: &Driver) -> Option<RingBinding> {
+    if driver.multi_thread {
+        RingBinding::current(BindKind::Op)
+    } else {
+        None
+    }
 }
 
 impl<T: Operation> Unpin for Op<T> {}
@@ -119,6 +132,7 @@ impl<T: Operation> Op<T> {
         Op {
             payload: Some(op),
             in_flight: None,
+            binding: None,
         }
     }
 }
@@ -152,6 +166,7 @@ impl<T: Operation> Future for Op<T> {
                 let submitted = context::with_driver(|driver| {
                     let key = driver.submit(entry, Some(waker), reclaim);
                     this.in_flight = Some((key, driver.id));
+                    this.binding = bind_current(driver);
                 });
                 match submitted {
                     Some(()) => return Poll::Pending,
@@ -167,6 +182,7 @@ impl<T: Operation> Future for Op<T> {
                     Some(None) => return Poll::Pending,
                     Some(Some((res, flags))) => {
                         this.in_flight = None;
+                        this.binding = None;
                         Completion::from_raw(res, flags)
                     }
                 }

@@ -29,6 +29,8 @@ pub struct OpList<T: Operation> {
     keys: Vec<Option<Key>>,
     outputs: Vec<Option<T::Output>>,
     ring: Option<u64>,
+    /// Keeps the submitting task on this ring's worker while in flight (task rule 10).
+    binding: Option<crate::task::RingBinding>,
 }
 
 impl<T: Operation> Unpin for OpList<T> {}
@@ -42,6 +44,7 @@ impl<T: Operation> OpList<T> {
             keys: Vec::new(),
             outputs: Vec::new(),
             ring: None,
+            binding: None,
         }
     }
 
@@ -119,10 +122,11 @@ impl<T: Operation> Future for OpList<T> {
                     .map(|p| p.as_mut().expect("unsubmitted"))
                     .map(|p| (p.build(), p.reclaim()))
                     .collect();
+                let binding = &mut this.binding;
                 let submitted = context::with_driver(|driver| {
-                    driver
-                        .submit_list(entries, cx.waker(), link)
-                        .map(|keys| (keys, driver.id))
+                    let keys = driver.submit_list(entries, cx.waker(), link)?;
+                    *binding = op::bind_current(driver);
+                    Some((keys, driver.id))
                 });
                 match submitted {
                     None => this.fail_all(outside_runtime),
@@ -170,6 +174,7 @@ impl<T: Operation> Future for OpList<T> {
             }
         }
         if this.outputs.iter().all(Option::is_some) {
+            this.binding = None;
             Poll::Ready(
                 this.outputs
                     .drain(..)

@@ -4,7 +4,7 @@ use io_uring::IoUring;
 
 use crate::runtime::BuildError;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct RingConfig {
     pub(crate) entries: u32,
     pub(crate) cq_entries: Option<u32>,

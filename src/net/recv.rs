@@ -27,7 +27,10 @@ pub struct RecvStream<'a> {
 
 impl RecvStream<'_> {
     pub(crate) fn new(fd: RawFd, ring: &BufRing) -> Self {
-        let here = crate::runtime::context::with_driver(|d| d.id);
+        let here = crate::runtime::context::with_driver(|d| {
+            ring.use_on(d);
+            d.id
+        });
         let misuse = (here != Some(ring.shared().driver())).then(|| {
             io::Error::other("ringolo: a buffer ring was used on a ring other than the one it is registered with")
         });

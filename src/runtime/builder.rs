@@ -3,6 +3,7 @@ use std::time::Duration;
 use super::{BuildError, Runtime};
 use crate::driver::RingConfig;
 use crate::scheduler::current_thread::{self, Config};
+use crate::scheduler::multi_thread;
 
 /// What happens when a spawned task panics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub enum UnhandledPanic {
 /// Configures and builds a [`Runtime`].
 #[derive(Clone, Debug)]
 pub struct Builder {
+    /// `None`: current-thread; `Some(n)`: multi-thread with `n` workers (0: one per CPU).
+    workers: Option<usize>,
     entries: u32,
     cq_entries: Option<u32>,
     event_interval: u32,
@@ -32,6 +35,7 @@ impl Builder {
     /// A runtime that runs everything on the thread calling `block_on`.
     pub fn new_current_thread() -> Builder {
         Builder {
+            workers: None,
             entries: 256,
             cq_entries: None,
             event_interval: 61,
@@ -41,6 +45,28 @@ impl Builder {
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
         }
+    }
+
+    /// A runtime with worker threads (default: one per CPU), each with its own ring, that
+    /// steal work from each other. `block_on` polls its future on the calling thread.
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            workers: Some(0),
+            ..Builder::new_current_thread()
+        }
+    }
+
+    /// Worker threads of a multi-thread runtime (at least 1). Ignored by a current-thread one.
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Worker threads cannot be set to 0");
+        if self.workers.is_some() {
+            self.workers = Some(n);
+        }
+        self
     }
 
     /// Submission queue size (a power of two up to 32768; default 256). The number of ops in
@@ -117,14 +143,56 @@ impl Builder {
             unhandled_panic: self.unhandled_panic,
             shutdown_timeout: self.shutdown_timeout,
         };
-        let (shared, core) = current_thread::new(ring, config)?;
+        if self.workers.is_some() && self.start_paused {
+            return Err(BuildError::invalid(
+                "start_paused requires the current-thread runtime (as in Tokio): a paused clock \
+                 cannot be shared by worker threads"
+                    .into(),
+            ));
+        }
+        let (shared, mut core) = current_thread::new(ring, config.clone())?;
         if self.start_paused {
             core.timers.borrow_mut().pause();
         }
+        let mt = match self.workers {
+            None => None,
+            Some(n) => {
+                let n = if n == 0 {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                } else {
+                    n
+                };
+                let (mt_shared, workers) =
+                    multi_thread::new(n, ring, config, shared.blocking.clone())?;
+                mt_shared.set_block_on(shared.clone());
+                core.set_multi_thread(mt_shared.clone());
+                let mut threads = Vec::with_capacity(n);
+                for (i, w) in workers.into_iter().enumerate() {
+                    let spawned = std::thread::Builder::new()
+                        .name(format!("ringolo-worker-{i}"))
+                        .spawn(move || w.run());
+                    match spawned {
+                        Ok(t) => threads.push(t),
+                        Err(e) => {
+                            mt_shared.begin_shutdown();
+                            return Err(BuildError::other(
+                                "spawning a worker thread failed".into(),
+                                e,
+                            ));
+                        }
+                    }
+                }
+                Some(super::MultiThread {
+                    shared: mt_shared,
+                    threads,
+                })
+            }
+        };
         Ok(Runtime {
             shared,
             core: std::sync::Mutex::new(Some(core)),
             core_returned: std::sync::Condvar::new(),
+            mt,
         })
     }
 }

@@ -13,6 +13,7 @@ mod error;
 pub use self::builder::{Builder, UnhandledPanic};
 pub use self::error::{BuildError, BuildErrorKind};
 pub use crate::driver::DriverStats;
+pub use crate::scheduler::multi_thread::WorkerMetrics;
 
 use std::fmt;
 use std::future::Future;
@@ -20,19 +21,50 @@ use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::scheduler::current_thread::{Core, Shared};
+use crate::scheduler::multi_thread;
 use crate::task::JoinHandle;
 
-/// A ringolo runtime: a ring, a run queue and a timer store, driven by `block_on`.
+/// A ringolo runtime.
+///
+/// Current-thread: a ring, a run queue and a timer store, driven by the thread in `block_on`.
+/// Multi-thread: worker threads, each with its own ring, stealing work from each other; the
+/// thread in `block_on` polls the given future on a ring of its own and spawns onto the
+/// workers.
 pub struct Runtime {
     shared: Arc<Shared>,
     core: Mutex<Option<Box<Core>>>,
     core_returned: Condvar,
+    mt: Option<MultiThread>,
+}
+
+struct MultiThread {
+    shared: Arc<multi_thread::Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// A cloneable reference to a runtime, usable from any thread to spawn onto it.
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    inner: HandleInner,
+}
+
+#[derive(Clone)]
+enum HandleInner {
+    CurrentThread(Arc<Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
+}
+
+fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
+    DriverStats {
+        sqes_pushed: a.sqes_pushed + b.sqes_pushed,
+        enters: a.enters + b.enters,
+        sq_full_flushes: a.sq_full_flushes + b.sq_full_flushes,
+        cq_overflow_flushes: a.cq_overflow_flushes + b.cq_overflow_flushes,
+        cqes: a.cqes + b.cqes,
+        unknown_cqes: a.unknown_cqes + b.unknown_cqes,
+        cancelled: a.cancelled + b.cancelled,
+        leaked: a.leaked + b.leaked,
+    }
 }
 
 /// Puts the core back into the runtime when `block_on` ends, even by unwinding.
@@ -90,25 +122,38 @@ impl Runtime {
         core.block_on(future)
     }
 
-    /// Spawn a task onto this runtime from anywhere; it runs during `block_on`.
+    /// Spawn a task onto this runtime from anywhere. On a current-thread runtime it runs
+    /// during `block_on`; on a multi-thread runtime, on the workers right away.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future)
+        match &self.mt {
+            Some(mt) => mt.shared.spawn(future, false),
+            None => self.shared.spawn(future),
+        }
     }
 
     /// A handle to this runtime.
     pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.shared.clone(),
+        match &self.mt {
+            Some(mt) => Handle::multi_thread(mt.shared.clone()),
+            None => Handle::current_thread(self.shared.clone()),
         }
     }
 
-    /// The driver's counters (submissions, enters, overflows, unknown CQEs, ...). Waits if
-    /// another thread is inside `block_on`.
+    /// The driver's counters (submissions, enters, overflows, unknown CQEs, ...): of the one
+    /// ring of a current-thread runtime (waits if another thread is inside `block_on`), or
+    /// summed over a multi-thread runtime's workers as of their last look at their rings.
     pub fn driver_stats(&self) -> DriverStats {
+        if let Some(mt) = &self.mt {
+            return mt
+                .shared
+                .driver_stats()
+                .into_iter()
+                .fold(DriverStats::default(), add_stats);
+        }
         let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
         if let Some(Some(stats)) = context::with_core(|core| mine(core).then(|| core.stats())) {
             // Called from inside this runtime's own block_on: the core is in use right here.
@@ -126,14 +171,56 @@ impl Runtime {
         self.shared.blocking.threads()
     }
 
-    /// Remote unparks so far: how often another thread had to wake the parked runtime.
+    /// Remote unparks so far: how often another thread had to wake a parked worker (or the
+    /// parked current-thread runtime) through its eventfd.
     pub fn remote_unparks(&self) -> u64 {
-        self.shared.remote_unparks()
+        match &self.mt {
+            Some(mt) => mt.shared.metrics().unparks,
+            None => self.shared.remote_unparks(),
+        }
+    }
+
+    /// Worker counters: tasks polled per worker, unparks, steals. A current-thread runtime
+    /// reports itself as one worker.
+    pub fn metrics(&self) -> WorkerMetrics {
+        match &self.mt {
+            Some(mt) => mt.shared.metrics(),
+            None => {
+                let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
+                let polls = context::with_core(|core| mine(core).then(|| core.polls()))
+                    .flatten()
+                    .unwrap_or_else(|| {
+                        self.take_core()
+                            .core
+                            .as_ref()
+                            .expect("core present")
+                            .polls()
+                    });
+                WorkerMetrics {
+                    polls: vec![polls],
+                    unparks: self.shared.remote_unparks(),
+                    steals: 0,
+                }
+            }
+        }
+    }
+
+    /// Worker threads (1 for a current-thread runtime).
+    pub fn workers(&self) -> usize {
+        self.mt.as_ref().map_or(1, |mt| mt.shared.workers())
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        if let Some(mt) = self.mt.take() {
+            mt.shared.begin_shutdown();
+            for t in mt.threads {
+                // A worker that panicked has already reported it; shutdown carries on.
+                let _ = t.join();
+            }
+            mt.shared.drain_after_shutdown();
+        }
         let guard = self.take_core();
         let core: &Core = guard.core.as_deref().expect("core present");
         // SAFETY: context rule 1, as in block_on. Nesting is allowed here: the previous context
@@ -146,7 +233,15 @@ impl Drop for Runtime {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("flavor", &"current_thread")
+            .field(
+                "flavor",
+                &if self.mt.is_some() {
+                    "multi_thread"
+                } else {
+                    "current_thread"
+                },
+            )
+            .field("workers", &self.workers())
             .finish()
     }
 }
@@ -164,9 +259,19 @@ impl Handle {
 
     /// The handle of the runtime driving this thread, if any.
     pub fn try_current() -> Option<Handle> {
-        context::with_core(|core| Handle {
-            shared: core.handle().clone(),
-        })
+        context::handle()
+    }
+
+    pub(crate) fn current_thread(shared: Arc<Shared>) -> Handle {
+        Handle {
+            inner: HandleInner::CurrentThread(shared),
+        }
+    }
+
+    pub(crate) fn multi_thread(shared: Arc<multi_thread::Shared>) -> Handle {
+        Handle {
+            inner: HandleInner::MultiThread(shared),
+        }
     }
 
     /// Spawn a task onto the runtime.
@@ -175,7 +280,10 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future)
+        match &self.inner {
+            HandleInner::CurrentThread(shared) => shared.spawn(future),
+            HandleInner::MultiThread(shared) => shared.spawn(future, false),
+        }
     }
 }
 
@@ -185,12 +293,17 @@ impl fmt::Debug for Handle {
     }
 }
 
-/// The driver counters of the runtime driving this thread, or `None` outside a runtime.
+/// The driver counters of the ring this thread drives, or `None` outside a runtime.
 pub fn driver_stats() -> Option<DriverStats> {
-    context::with_core(|core| core.stats())
+    context::stats().map(|(s, _)| s)
 }
 
-/// Tasks polled so far by the runtime driving this thread.
+/// Tasks polled so far by this thread's core or worker.
 pub fn task_polls() -> Option<u64> {
-    context::with_core(|core| core.polls())
+    context::stats().map(|(_, p)| p)
+}
+
+/// The index of the multi-thread worker running this code, or `None` elsewhere.
+pub fn worker_index() -> Option<usize> {
+    context::with_worker(|w| w.index())
 }

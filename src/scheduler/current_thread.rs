@@ -38,6 +38,7 @@ const RUNNING: u8 = 0;
 const PARKED: u8 = 1;
 const NOTIFIED: u8 = 2;
 
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: Duration,
@@ -81,6 +82,8 @@ pub(crate) struct Core {
     deferred: Cell<Deferred>,
     /// Set when shutdown starts: tasks spawned from then on are cancelled at once.
     closed: Cell<bool>,
+    /// For the `block_on` core of a multi-thread runtime: where spawns go.
+    mt: Option<Arc<crate::scheduler::multi_thread::Shared>>,
 }
 
 impl Shared {
@@ -240,6 +243,7 @@ pub(crate) fn new(
         polls: Cell::new(0),
         deferred: Cell::new(Deferred::default()),
         closed: Cell::new(false),
+        mt: None,
     });
     Ok((shared, core))
 }
@@ -249,26 +253,22 @@ impl Core {
         &self.shared
     }
 
+    /// The multi-thread runtime this core runs `block_on` for, if any.
+    pub(crate) fn multi_thread(&self) -> Option<&Arc<crate::scheduler::multi_thread::Shared>> {
+        self.mt.as_ref()
+    }
+
+    pub(crate) fn set_multi_thread(&mut self, mt: Arc<crate::scheduler::multi_thread::Shared>) {
+        self.mt = Some(mt);
+    }
+
     pub(crate) fn blocking_pool(&self) -> &BlockingPool {
         &self.shared.blocking
     }
 
     #[inline]
     pub(crate) fn with_driver<R>(&self, f: impl FnOnce(&mut Driver) -> R) -> R {
-        let mut driver = self.driver.borrow_mut();
-        let out = f(&mut driver);
-        if driver.has_deferred() {
-            // The scratch lists are taken, not borrowed, so a waker that re-enters the driver
-            // finds empty ones instead of a held borrow.
-            let mut deferred = self.deferred.take();
-            driver.take_deferred(&mut deferred);
-            drop(driver);
-            deferred.wake.drain(..).for_each(Waker::wake);
-            deferred.stale.clear();
-            deferred.drops.clear();
-            self.deferred.set(deferred);
-        }
-        out
+        crate::driver::drive(&self.driver, &self.deferred, f)
     }
 
     pub(crate) fn stats(&self) -> DriverStats {
@@ -355,7 +355,8 @@ impl Core {
                 ran += 1;
             }
             self.polls.set(self.polls.get() + ran as u64);
-            if self.shared.panicked.load(Acquire) {
+            let mt_panicked = self.mt.as_ref().is_some_and(|mt| mt.panicked.load(Acquire));
+            if self.shared.panicked.load(Acquire) || mt_panicked {
                 panic!(
                     "ringolo: a spawned task panicked and the runtime is configured to shut down on an \
                      unhandled panic (UnhandledPanic::ShutdownRuntime)"

@@ -2,3 +2,7 @@
 //! `block_on`.
 
 pub(crate) mod current_thread;
+#[cfg(all(test, loom))]
+mod loom_tests;
+pub(crate) mod multi_thread;
+pub(crate) mod queue;

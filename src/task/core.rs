@@ -7,7 +7,10 @@ use std::task::Waker;
 use super::state::State;
 use super::{Id, JoinError};
 use crate::loom::cell::UnsafeCell;
-use crate::loom::sync::atomic::{AtomicU32, AtomicUsize};
+use crate::loom::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicUsize,
+    Ordering::{Acquire, Relaxed},
+};
 
 /// What every scheduler provides to the tasks it owns.
 pub(crate) trait Schedule: Send + Sync + Sized + 'static {
@@ -35,12 +38,25 @@ pub(crate) struct Header {
     /// Key of this task in its owner's registry, `usize::MAX` when it is in none. Touched only by
     /// the owning scheduler (rule 7).
     pub(crate) owner_key: AtomicUsize,
-    /// Ops this task has in flight on its worker's ring. Decides stealability (multi-thread).
-    #[allow(dead_code)]
+    /// Ops this task has in flight on its worker's ring (rule 10). Multi-thread only.
     pub(crate) inflight_ops: AtomicU32,
-    /// Ring-bound resources (direct descriptors, buffer rings, multishot requests) it holds.
-    #[allow(dead_code)]
+    /// Ring-bound resources (direct descriptors, buffer rings) it holds (rule 10).
     pub(crate) ring_resources: AtomicU32,
+    /// The worker that polled it last (multi-thread); `u32::MAX` before its first poll.
+    pub(crate) home: AtomicU32,
+    /// Pinned to the worker that first polls it (`TaskOpts::STICKY`); set before the first
+    /// schedule and read-only afterwards.
+    pub(crate) sticky: AtomicBool,
+}
+
+impl Header {
+    /// Whether another worker may run this task next (rule 10): nothing of it lives on the
+    /// ring of the worker that polled it last.
+    pub(crate) fn is_stealable(&self) -> bool {
+        self.inflight_ops.load(Acquire) == 0
+            && self.ring_resources.load(Acquire) == 0
+            && !self.sticky.load(Relaxed)
+    }
 }
 
 /// The operations that need to know the future's and the scheduler's types.
@@ -90,6 +106,8 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 owner_key: AtomicUsize::new(usize::MAX),
                 inflight_ops: AtomicU32::new(0),
                 ring_resources: AtomicU32::new(0),
+                home: AtomicU32::new(u32::MAX),
+                sticky: AtomicBool::new(false),
             },
             core: Core {
                 scheduler,
@@ -120,6 +138,13 @@ impl<F: Future, S: Schedule> Cell<F, S> {
 impl Header {
     pub(crate) fn id(&self) -> Id {
         self.id
+    }
+
+    pub(super) fn counter(&self, kind: super::BindKind) -> &AtomicU32 {
+        match kind {
+            super::BindKind::Op => &self.inflight_ops,
+            super::BindKind::Resource => &self.ring_resources,
+        }
     }
 }
 

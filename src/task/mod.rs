@@ -39,6 +39,12 @@
 //! 9. **The current task.** The thread-local `CURRENT_TASK` is non-null only while the harness
 //!    polls (or drops) that task's future on this thread, holding its reference; it may be
 //!    dereferenced for the header's immutable fields during that time.
+//! 10. **Ring bindings.** `inflight_ops` / `ring_resources` count the live `RingBinding`s of
+//!     each kind. A binding is created only for `CURRENT_TASK` (the task being polled on the
+//!     thread that submits the op or creates the resource — never derived from a waker),
+//!     holds one task reference (rule 2) so the header outlives it, and is released by the op
+//!     or resource itself. A count only goes up while its task is being polled, so a task
+//!     queued with both counts at zero stays stealable until it runs.
 //!
 //! Panics in a future's `poll` or `drop`, and in an output's `drop`, are caught in the harness;
 //! no unwinding crosses a vtable function.
@@ -76,7 +82,42 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    crate::runtime::context::spawn(future)
+    crate::runtime::context::spawn(future, false)
+}
+
+/// Options for [`spawn_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskOpts(u32);
+
+impl TaskOpts {
+    /// No options: the task may run on any worker whenever nothing of it lives on a ring.
+    pub const NONE: TaskOpts = TaskOpts(0);
+    /// Pin the task to the worker that first polls it: it is never stolen (multi-thread
+    /// runtime; a current-thread runtime has one worker anyway).
+    pub const STICKY: TaskOpts = TaskOpts(1);
+
+    /// Whether every option in `other` is set in `self`.
+    pub const fn contains(self, other: TaskOpts) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for TaskOpts {
+    type Output = TaskOpts;
+    fn bitor(self, rhs: TaskOpts) -> TaskOpts {
+        TaskOpts(self.0 | rhs.0)
+    }
+}
+
+/// Spawn a future onto the current runtime with options (see [`TaskOpts`]). Panics outside a
+/// runtime.
+#[track_caller]
+pub fn spawn_with<F>(opts: TaskOpts, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    crate::runtime::context::spawn(future, opts.contains(TaskOpts::STICKY))
 }
 
 /// Run a blocking closure on the runtime's blocking pool; await its result through the
@@ -89,7 +130,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    match crate::runtime::context::with_core(|core| core.blocking_pool().clone()) {
+    match crate::runtime::context::blocking_pool() {
         Some(pool) => pool.spawn(f),
         None => panic!(
             "ringolo::task::spawn_blocking must be called from the context of a ringolo runtime"
@@ -125,6 +166,65 @@ thread_local! {
     static SELF_YIELD: Cell<bool> = const { Cell::new(false) };
 }
 
+/// What a [`RingBinding`] counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BindKind {
+    /// An op (single, chain, batch or multishot) in flight on the worker's ring.
+    Op,
+    /// A resource registered with the worker's ring (buffer ring, direct descriptor).
+    Resource,
+}
+
+/// Keeps the task that was being polled when it was made on its worker (rule 10): counted in
+/// the task's header until dropped.
+pub(crate) struct RingBinding {
+    task: raw::RawTask,
+    kind: BindKind,
+}
+
+impl RingBinding {
+    /// Bind the task being polled on this thread, if any (rule 10).
+    pub(crate) fn current(kind: BindKind) -> Option<RingBinding> {
+        let current = CURRENT_TASK.with(|c| c.get());
+        let ptr = std::ptr::NonNull::new(current.cast_mut())?;
+        // SAFETY: rule 9 — a non-null CURRENT_TASK is a live task this thread is polling.
+        let task = unsafe { raw::RawTask::from_raw(ptr) };
+        // Rule 2: the binding owns a reference from here until its drop.
+        task.ref_inc();
+        task.header()
+            .counter(kind)
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Some(RingBinding { task, kind })
+    }
+
+    /// Whether this binding counts for the task being polled on this thread.
+    pub(crate) fn is_current(&self) -> bool {
+        CURRENT_TASK.with(|c| std::ptr::eq(c.get(), self.task.header_ptr().as_ptr()))
+    }
+}
+
+// SAFETY: rule 10 — the binding only touches its task's atomic counters and reference count.
+unsafe impl Send for RingBinding {}
+// SAFETY: as above.
+unsafe impl Sync for RingBinding {}
+
+impl Drop for RingBinding {
+    fn drop(&mut self) {
+        let counter = self.task.header().counter(self.kind);
+        counter.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.task.drop_reference();
+    }
+}
+
+impl std::fmt::Debug for RingBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingBinding")
+            .field("task", &self.task.header().id())
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
 /// Marks a task as the one being polled on this thread until the guard drops.
 pub(crate) struct CurrentTaskGuard(*const Header);
 
@@ -156,6 +256,24 @@ fn defer_self_wake(waker: &std::task::Waker) -> bool {
 /// Whether the poll that just ended deferred a self-wake; clears the note.
 pub(crate) fn take_self_yield() -> bool {
     SELF_YIELD.with(|f| f.replace(false))
+}
+
+/// What keeps the task being polled on its worker: its ops in flight and the ring-bound
+/// resources it holds, counted only on a multi-thread runtime (where they decide whether
+/// another worker may steal it). `None` outside a task. For diagnostics and tests.
+pub fn ring_bindings() -> Option<(u32, u32)> {
+    let current = CURRENT_TASK.with(|c| c.get());
+    // SAFETY: rule 9 — a non-null CURRENT_TASK is a task this thread is polling, whose
+    // reference the harness holds for the whole poll.
+    let header = (!current.is_null()).then(|| unsafe { &*current })?;
+    Some((
+        header
+            .inflight_ops
+            .load(std::sync::atomic::Ordering::Acquire),
+        header
+            .ring_resources
+            .load(std::sync::atomic::Ordering::Acquire),
+    ))
 }
 
 /// The id of the task being polled. Panics outside a task.

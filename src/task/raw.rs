@@ -19,11 +19,11 @@ pub(crate) struct RawTask {
 impl RawTask {
     /// # Safety
     /// `ptr` points to the header of a live task.
-    pub(super) unsafe fn from_raw(ptr: NonNull<Header>) -> RawTask {
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> RawTask {
         RawTask { ptr }
     }
 
-    pub(super) fn header_ptr(self) -> NonNull<Header> {
+    pub(crate) fn header_ptr(self) -> NonNull<Header> {
         self.ptr
     }
 
@@ -65,11 +65,11 @@ impl RawTask {
         unsafe { (self.header().vtable.shutdown)(self.ptr) }
     }
 
-    pub(super) fn ref_inc(self) {
+    pub(crate) fn ref_inc(self) {
         self.header().state.ref_inc();
     }
 
-    pub(super) fn drop_reference(self) {
+    pub(crate) fn drop_reference(self) {
         if self.header().state.ref_dec() {
             self.dealloc();
         }
@@ -129,6 +129,10 @@ impl<S: 'static> Task<S> {
 impl<S: 'static> Notified<S> {
     pub(super) fn from_task(task: Task<S>) -> Notified<S> {
         Notified(task)
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        self.0.header()
     }
 
     /// Poll the task. Consumes the notification; its reference passes to the poller (rule 2).

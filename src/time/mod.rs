@@ -40,6 +40,10 @@ pub(crate) fn far_future() -> Instant {
 /// Outside a runtime.
 #[track_caller]
 pub fn pause() {
+    assert!(
+        !context::is_multi_thread(),
+        "`time::pause()` requires the current-thread runtime"
+    );
     context::with_timers(|t| t.pause())
         .expect("ringolo::time::pause called outside a ringolo runtime");
 }

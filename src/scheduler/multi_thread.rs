@@ -1,0 +1,626 @@
+//! The multi-thread scheduler: N workers, each with its own io_uring, run queue, LIFO slot and
+//! inbox, sharing an injection queue, the task registry and the timer store.
+//!
+//! Where a woken task goes depends on whether it may move (task rule 10):
+//!
+//! | task                                   | woken on a worker of this runtime          | woken elsewhere             |
+//! |----------------------------------------|--------------------------------------------|-----------------------------|
+//! | stealable (nothing on any ring)        | the waking worker's LIFO slot              | injection queue             |
+//! | bound, home is the waking worker       | that worker's pinned queue (never stolen)  | —                           |
+//! | bound, home is another worker          | the home worker's inbox, then unpark it    | the home's inbox + unpark   |
+//!
+//! Only a worker's run queue and the injection queue are stolen from, so a task with an op in
+//! flight or a ring-bound resource is always polled on the worker whose ring holds them.
+//!
+//! # Rules
+//!
+//! 1. **Homes.** `Header::home` is written by a worker just before it polls the task (so a task
+//!    is polled on its home), and read by wakers after the state transition that makes them
+//!    the notifier, which orders it after that write.
+//! 2. **Queues.** A task enters a stealable queue (run queue, LIFO slot, injection queue) only
+//!    when `is_stealable()` holds at that moment or it has never been polled; it stays
+//!    stealable while queued (task rule 10).
+//! 3. **The worker** (`Worker`) is touched only by its own thread, through the thread-local
+//!    context; other threads reach `Shared` and the worker's `Remote`.
+//! 4. **The eventfds** are created here, one per worker, owned by its `Remote`, and only
+//!    written 8 bytes at a time from a local.
+//! 5. **Registry keys** (`Header::owner_key`) are read and written under the `owned` lock.
+//! 6. **Shutdown** runs in phases separated by a barrier: every worker stops polling; each
+//!    shuts down the tasks whose home it is (so their ops are cancelled on the right ring);
+//!    then each drops what is left in its queues and shuts its ring down.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use super::current_thread::Config;
+use super::queue::{Idle, ParkState, RunQueue};
+use crate::blocking::BlockingPool;
+use crate::driver::{Deferred, Driver, DriverStats, RingConfig};
+use crate::runtime::context;
+use crate::runtime::{BuildError, UnhandledPanic};
+use crate::task::{self, Header, JoinHandle, Notified, Schedule, Task};
+use crate::time::TimerStore;
+
+type Notif = Notified<Arc<Shared>>;
+type OwnedTask = Task<Arc<Shared>>;
+
+/// How many times in a row the LIFO slot may be preferred before the run queue gets a turn.
+const MAX_LIFO_RUNS: u32 = 3;
+
+struct Owned {
+    tasks: slab::Slab<OwnedTask>,
+    closed: bool,
+}
+
+/// What other threads may touch of one worker.
+struct Remote {
+    /// Stealable tasks (rule 2).
+    queue: RunQueue<Notif>,
+    /// Tasks bound to this worker, woken on another thread.
+    inbox: RunQueue<Notif>,
+    park: ParkState,
+    eventfd: OwnedFd,
+    polls: AtomicU64,
+    driver_stats: Mutex<DriverStats>,
+}
+
+/// The part of the runtime every task, waker and handle can reach.
+pub(crate) struct Shared {
+    remotes: Box<[Remote]>,
+    inject: RunQueue<Notif>,
+    idle: Idle,
+    owned: Mutex<Owned>,
+    pub(crate) timers: Mutex<TimerStore>,
+    pub(crate) config: Config,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) panicked: AtomicBool,
+    shutdown: AtomicBool,
+    barrier: Barrier,
+    unparks: AtomicU64,
+    steals: AtomicU64,
+    /// The `block_on` core, woken when a task panics under `UnhandledPanic::ShutdownRuntime`.
+    block_on: std::sync::OnceLock<Arc<super::current_thread::Shared>>,
+}
+
+/// Counters of a multi-thread runtime.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerMetrics {
+    /// Tasks polled by each worker (updated whenever a worker looks at its ring).
+    pub polls: Vec<u64>,
+    /// Times a parked worker had to be woken through its eventfd.
+    pub unparks: u64,
+    /// Successful steals (each moves up to half a victim's queue).
+    pub steals: u64,
+}
+
+/// One worker's own state, driven by its thread (rule 3).
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+    lifo: Cell<Option<Notif>>,
+    lifo_runs: Cell<u32>,
+    /// Bound tasks woken on this thread: run here, never stolen.
+    pinned: RefCell<VecDeque<Notif>>,
+    driver: RefCell<Driver>,
+    deferred: Cell<Deferred>,
+    searching: Cell<bool>,
+    tick: Cell<u32>,
+    polls: Cell<u64>,
+}
+
+pub(crate) fn new(
+    workers: usize,
+    ring: RingConfig,
+    config: Config,
+    blocking: BlockingPool,
+) -> Result<(Arc<Shared>, Vec<Worker>), BuildError> {
+    let workers = workers.max(1);
+    let mut remotes = Vec::with_capacity(workers);
+    let mut drivers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        // SAFETY: rule 4 — a plain syscall creating an eventfd; checked before use.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(BuildError::other(
+                "creating a worker's wakeup eventfd failed".into(),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: rule 4 — `fd` is fresh and owned by nobody else.
+        let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut driver = Driver::new(ring, eventfd.as_raw_fd())?;
+        driver.multi_thread = true;
+        drivers.push(driver);
+        remotes.push(Remote {
+            queue: RunQueue::new(),
+            inbox: RunQueue::new(),
+            park: ParkState::new(),
+            eventfd,
+            polls: AtomicU64::new(0),
+            driver_stats: Mutex::new(DriverStats::default()),
+        });
+    }
+    let shared = Arc::new(Shared {
+        remotes: remotes.into_boxed_slice(),
+        inject: RunQueue::new(),
+        idle: Idle::new(),
+        owned: Mutex::new(Owned {
+            tasks: slab::Slab::new(),
+            closed: false,
+        }),
+        timers: Mutex::new(TimerStore::new()),
+        config,
+        blocking,
+        panicked: AtomicBool::new(false),
+        shutdown: AtomicBool::new(false),
+        barrier: Barrier::new(workers),
+        unparks: AtomicU64::new(0),
+        steals: AtomicU64::new(0),
+        block_on: std::sync::OnceLock::new(),
+    });
+    let workers = drivers
+        .into_iter()
+        .enumerate()
+        .map(|(index, driver)| Worker {
+            shared: shared.clone(),
+            index,
+            lifo: Cell::new(None),
+            lifo_runs: Cell::new(0),
+            pinned: RefCell::new(VecDeque::new()),
+            driver: RefCell::new(driver),
+            deferred: Cell::new(Deferred::default()),
+            searching: Cell::new(false),
+            tick: Cell::new(0),
+            polls: Cell::new(0),
+        })
+        .collect();
+    Ok((shared, workers))
+}
+
+impl Shared {
+    pub(crate) fn set_block_on(&self, core: Arc<super::current_thread::Shared>) {
+        let _ = self.block_on.set(core);
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.remotes.len()
+    }
+
+    /// Spawn from any thread. `sticky` pins the task to the worker that first polls it.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F, sticky: bool) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task(future, self.clone(), task::Id::next());
+        if sticky {
+            task.header().sticky.store(true, Relaxed);
+        }
+        let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+        if owned.closed {
+            drop(owned);
+            // Spawned while shutting down: cancelled at once, so its JoinHandle resolves.
+            drop(notified);
+            task.shutdown();
+            return join;
+        }
+        let entry = owned.tasks.vacant_entry();
+        // Rule 5: under the lock.
+        task.header().owner_key.store(entry.key(), Relaxed);
+        entry.insert(task);
+        drop(owned);
+        let mut notified = Some(notified);
+        context::with_worker(|w| {
+            if Arc::ptr_eq(&w.shared, self) {
+                w.remote()
+                    .queue
+                    .push_back(notified.take().expect("set above"));
+            }
+        });
+        if let Some(n) = notified {
+            self.inject.push_back(n);
+        }
+        self.notify_parked();
+        join
+    }
+
+    /// New stealable work exists: wake one sleeping worker unless one is already searching.
+    fn notify_parked(&self) {
+        if let Some(w) = self.idle.worker_to_notify() {
+            self.unpark(w);
+        }
+    }
+
+    fn unpark(&self, worker: usize) {
+        let remote = &self.remotes[worker];
+        if remote.park.unpark() {
+            self.unparks.fetch_add(1, Relaxed);
+            let one = 1u64;
+            // SAFETY: rule 4 — an 8-byte write from a local to the eventfd the Remote owns.
+            unsafe { libc::write(remote.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+
+    fn push_to_home(&self, home: usize, task: Notif) {
+        self.remotes[home].inbox.push_back(task);
+        self.unpark(home);
+    }
+
+    /// A wake that did not happen on one of this runtime's workers.
+    fn schedule_remote(&self, task: Notif) {
+        match bound_home(task.header()) {
+            Some(home) => self.push_to_home(home, task),
+            None => {
+                self.inject.push_back(task);
+                self.notify_parked();
+            }
+        }
+    }
+
+    fn has_stealable_work(&self) -> bool {
+        !self.inject.is_empty() || self.remotes.iter().any(|r| !r.queue.is_empty())
+    }
+
+    pub(crate) fn metrics(&self) -> WorkerMetrics {
+        WorkerMetrics {
+            polls: self.remotes.iter().map(|r| r.polls.load(Relaxed)).collect(),
+            unparks: self.unparks.load(Relaxed),
+            steals: self.steals.load(Relaxed),
+        }
+    }
+
+    /// The sum of every worker's driver counters, as of their last look at their rings.
+    pub(crate) fn driver_stats(&self) -> Vec<DriverStats> {
+        self.remotes
+            .iter()
+            .map(|r| *r.driver_stats.lock().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+
+    /// Begin shutdown: workers stop polling tasks and leave their loops (rule 6).
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        for i in 0..self.remotes.len() {
+            self.unpark(i);
+        }
+    }
+
+    /// After the workers have exited: drop what is still queued (late wakes).
+    pub(crate) fn drain_after_shutdown(&self) {
+        loop {
+            let mut left = self.inject.drain();
+            for r in self.remotes.iter() {
+                left.extend(r.queue.drain());
+                left.extend(r.inbox.drain());
+            }
+            if left.is_empty() {
+                break;
+            }
+            drop(left);
+        }
+        let tasks: Vec<OwnedTask> = {
+            let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+            owned.closed = true;
+            owned.tasks.drain().collect()
+        };
+        for t in tasks {
+            t.header().owner_key.store(usize::MAX, Relaxed);
+            t.shutdown();
+        }
+    }
+}
+
+/// The worker a woken task must run on, or `None` when any worker may run it (rule 2).
+fn bound_home(header: &Header) -> Option<usize> {
+    let home = header.home.load(Relaxed);
+    if home == u32::MAX || header.is_stealable() {
+        None
+    } else {
+        Some(home as usize)
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notif) {
+        let mut task = Some(task);
+        context::with_worker(|w| {
+            if Arc::ptr_eq(&w.shared, self) {
+                w.schedule_local(task.take().expect("set above"), false);
+            }
+        });
+        if let Some(task) = task {
+            self.schedule_remote(task);
+        }
+    }
+
+    fn yield_now(&self, task: Notif) {
+        let mut task = Some(task);
+        context::with_worker(|w| {
+            if Arc::ptr_eq(&w.shared, self) {
+                w.schedule_local(task.take().expect("set above"), true);
+            }
+        });
+        if let Some(task) = task {
+            self.schedule_remote(task);
+        }
+    }
+
+    fn release(&self, task: &OwnedTask) -> Option<OwnedTask> {
+        let key = task.header().owner_key.load(Relaxed);
+        if key == usize::MAX {
+            return None;
+        }
+        let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+        // Rule 5: the key is read again under the lock and must still name this task.
+        if owned.tasks.get(key).map(|t| t.header_ptr()) != Some(task.header_ptr()) {
+            return None;
+        }
+        task.header().owner_key.store(usize::MAX, Relaxed);
+        Some(owned.tasks.remove(key))
+    }
+
+    fn unhandled_panic(&self) {
+        if self.config.unhandled_panic == UnhandledPanic::ShutdownRuntime {
+            self.panicked.store(true, Release);
+            if let Some(core) = self.block_on.get() {
+                core.unpark();
+            }
+        }
+    }
+}
+
+impl Worker {
+    fn remote(&self) -> &Remote {
+        &self.shared.remotes[self.index]
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    #[inline]
+    pub(crate) fn with_driver<R>(&self, f: impl FnOnce(&mut Driver) -> R) -> R {
+        crate::driver::drive(&self.driver, &self.deferred, f)
+    }
+
+    pub(crate) fn stats(&self) -> DriverStats {
+        self.driver.borrow().stats
+    }
+
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.get()
+    }
+
+    /// A wake on this worker's thread (rule 2 decides where the task goes).
+    fn schedule_local(&self, task: Notif, is_yield: bool) {
+        match bound_home(task.header()) {
+            Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
+            Some(home) => self.shared.push_to_home(home, task),
+            None if is_yield => self.remote().queue.push_back(task),
+            None => {
+                if let Some(prev) = self.lifo.replace(Some(task)) {
+                    self.remote().queue.push_back(prev);
+                    self.shared.notify_parked();
+                }
+            }
+        }
+    }
+
+    fn next_task(&self) -> Option<Notif> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        let remote = self.remote();
+        if tick % self.shared.config.event_interval.max(1) == 0 {
+            self.maintenance();
+            // Fairness: work from elsewhere first, now and then.
+            if let Some(t) = remote.inbox.pop_front() {
+                return Some(t);
+            }
+            if let Some(t) = self.shared.inject.pop_front() {
+                return Some(t);
+            }
+        }
+        if self.lifo_runs.get() < MAX_LIFO_RUNS {
+            if let Some(t) = self.lifo.take() {
+                self.lifo_runs.set(self.lifo_runs.get() + 1);
+                return Some(t);
+            }
+        } else if let Some(t) = self.lifo.take() {
+            remote.queue.push_back(t);
+        }
+        self.lifo_runs.set(0);
+        let pinned = || self.pinned.borrow_mut().pop_front();
+        let local = || remote.queue.pop_front();
+        let mine = if tick & 1 == 0 {
+            pinned().or_else(local)
+        } else {
+            local().or_else(pinned)
+        };
+        mine.or_else(|| remote.inbox.pop_front())
+            .or_else(|| self.shared.inject.pop_front())
+    }
+
+    /// Look at the ring and the timers without sleeping.
+    fn maintenance(&self) {
+        self.with_driver(|d| d.poll_completions());
+        self.fire_timers();
+        self.publish_counters();
+    }
+
+    fn publish_counters(&self) {
+        let remote = self.remote();
+        remote.polls.store(self.polls.get(), Relaxed);
+        *remote
+            .driver_stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = self.stats();
+    }
+
+    fn fire_timers(&self) -> Option<Duration> {
+        let mut wakers = Vec::new();
+        let next = {
+            let mut timers = self.shared.timers.lock().unwrap_or_else(|e| e.into_inner());
+            let now = timers.now();
+            timers.fire(now, &mut wakers);
+            timers
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(timers.now()))
+        };
+        wakers.into_iter().for_each(std::task::Waker::wake);
+        next
+    }
+
+    /// Steal half of another worker's queue, or take from the injection queue.
+    fn search(&self) -> Option<Notif> {
+        if !self.searching.get() {
+            if !self.shared.idle.try_start_searching(self.shared.workers()) {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let n = self.shared.workers();
+        let me = self.remote();
+        let start = (self.tick.get() as usize) % n.max(1);
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(t) = self.shared.remotes[victim].queue.steal_half_into(&me.queue) {
+                self.shared.steals.fetch_add(1, Relaxed);
+                return Some(t);
+            }
+        }
+        self.shared.inject.pop_front()
+    }
+
+    fn run_task(&self, task: Notif) {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() {
+            // The last searcher found work; there may be more for a sleeping worker.
+            self.shared.notify_parked();
+        }
+        // Rule 1: the home is set before the poll.
+        task.header().home.store(self.index as u32, Relaxed);
+        task.run();
+        self.polls.set(self.polls.get() + 1);
+    }
+
+    fn has_local_work(&self) -> bool {
+        // `lifo` is a Cell: take and put back to peek.
+        let lifo = self.lifo.take();
+        let has = lifo.is_some();
+        self.lifo.set(lifo);
+        has || !self.pinned.borrow().is_empty()
+            || !self.remote().queue.is_empty()
+            || !self.remote().inbox.is_empty()
+    }
+
+    /// Nothing to run: look at the ring, then sleep in it until an I/O completion, a timer, or
+    /// an unpark (queue rules 3 and 4).
+    fn park(&self) {
+        self.maintenance();
+        if self.has_local_work() {
+            return;
+        }
+        let idle = &self.shared.idle;
+        if self.searching.replace(false) {
+            idle.stop_searching();
+        }
+        idle.sleep(self.index);
+        let remote = self.remote();
+        if !self.shared.has_stealable_work()
+            && remote.inbox.is_empty()
+            && !self.shared.shutdown.load(SeqCst)
+            && remote.park.try_park()
+        {
+            if remote.inbox.is_empty() && !self.shared.shutdown.load(SeqCst) {
+                let timeout = self.fire_timers();
+                if timeout != Some(Duration::ZERO) {
+                    self.with_driver(|d| d.park(timeout));
+                }
+            }
+            remote.park.unparked();
+        }
+        if !idle.wake(self.index) {
+            // A producer took us off the sleeper list: we were woken to search.
+            self.searching.set(true);
+        }
+        self.fire_timers();
+    }
+
+    /// The worker thread's body.
+    pub(crate) fn run(self) {
+        if let Err(msg) = self.driver.borrow_mut().bind_to_current_thread() {
+            panic!("{msg}");
+        }
+        // SAFETY: context rule 1 — `self` lives on this stack frame until after `_enter` drops.
+        let _enter = unsafe { context::enter_worker(&self) };
+        while !self.shared.shutdown.load(Acquire) {
+            if let Some(task) = self.next_task() {
+                self.run_task(task);
+                continue;
+            }
+            self.maintenance();
+            if let Some(task) = self.next_task().or_else(|| self.search()) {
+                self.run_task(task);
+                continue;
+            }
+            self.park();
+        }
+        self.shutdown();
+    }
+
+    /// Rule 6.
+    fn shutdown(&self) {
+        if self.searching.replace(false) {
+            self.shared.idle.stop_searching();
+        }
+        self.shared.barrier.wait();
+        loop {
+            let mine: Vec<OwnedTask> = {
+                let mut owned = self.shared.owned.lock().unwrap_or_else(|e| e.into_inner());
+                owned.closed = true;
+                let keys: Vec<usize> = owned
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| {
+                        let home = t.header().home.load(Relaxed);
+                        home as usize == self.index || (home == u32::MAX && self.index == 0)
+                    })
+                    .map(|(k, _)| k)
+                    .collect();
+                keys.into_iter().map(|k| owned.tasks.remove(k)).collect()
+            };
+            if mine.is_empty() {
+                break;
+            }
+            for t in mine {
+                t.header().owner_key.store(usize::MAX, Relaxed);
+                t.shutdown();
+            }
+        }
+        self.shared.barrier.wait();
+        loop {
+            let mut left: Vec<Notif> = self.pinned.borrow_mut().drain(..).collect();
+            left.extend(self.lifo.take());
+            left.extend(self.remote().queue.drain());
+            left.extend(self.remote().inbox.drain());
+            if left.is_empty() {
+                break;
+            }
+            drop(left);
+        }
+        let grace = self.shared.config.shutdown_timeout;
+        self.with_driver(|d| d.shutdown(grace));
+        self.publish_counters();
+    }
+}

@@ -1,0 +1,455 @@
+//! The multi-thread runtime: work stealing, stealability accounting, wakeups, shutdown.
+
+mod common;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use ringolo::driver::ops::{Nop, Read, Timeout};
+use ringolo::runtime::{worker_index, Builder, Runtime};
+use ringolo::task::{ring_bindings, TaskOpts};
+use ringolo::Op;
+
+fn mt(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}
+
+fn spin(d: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn spawn_and_join_on_workers() {
+    let rt = mt(2);
+    assert_eq!(rt.workers(), 2);
+    let out = rt.block_on(async {
+        let hs: Vec<_> = (0..100)
+            .map(|i| ringolo::spawn(async move { i * 2 }))
+            .collect();
+        let mut sum = 0;
+        for h in hs {
+            sum += h.await.unwrap();
+        }
+        sum
+    });
+    assert_eq!(out, 9900);
+    // Spawning from outside the runtime goes through the injection queue.
+    let h = rt.spawn(async { worker_index().is_some() });
+    assert!(rt.block_on(h).unwrap(), "a spawned task runs on a worker");
+    let h = rt.handle().spawn(async { 7 });
+    assert_eq!(rt.block_on(h).unwrap(), 7);
+}
+
+#[test]
+fn skewed_load_is_shared_by_both_workers() {
+    let rt = mt(2);
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    rt.block_on(async move {
+        ringolo::spawn(async move {
+            let hs: Vec<_> = (0..10_000)
+                .map(|_| {
+                    let d = d.clone();
+                    ringolo::spawn(async move {
+                        spin(Duration::from_micros(5));
+                        d.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+    assert_eq!(done.load(Ordering::Relaxed), 10_000);
+    let m = rt.metrics();
+    assert_eq!(m.polls.len(), 2);
+    assert!(
+        m.polls.iter().all(|&p| p > 0),
+        "both workers polled tasks: {m:?}"
+    );
+    assert!(m.steals > 0, "the idle worker stole: {m:?}");
+}
+
+#[test]
+fn futures_unordered_of_ops_under_load_keeps_accounting_right() {
+    // The earlier prototype read the task from the waker; FuturesUnordered's own wakers then
+    // corrupted the op slab and underflowed a counter (DESIGN-NOTES 2.1).
+    let rt = mt(2);
+    rt.block_on(async {
+        let hs: Vec<_> = (0..64)
+            .map(|t| {
+                ringolo::spawn(async move {
+                    for round in 0..20 {
+                        let mut set = FuturesUnordered::new();
+                        for i in 0..16u64 {
+                            set.push(async move {
+                                if i % 2 == 0 {
+                                    Op::new(Nop).await.unwrap();
+                                } else {
+                                    Op::new(Timeout::new(Duration::from_micros(50 * i)))
+                                        .await
+                                        .unwrap();
+                                }
+                                i
+                            });
+                        }
+                        // Every op was submitted while this task was polled.
+                        assert!(futures::poll!(set.next()).is_pending());
+                        assert_eq!(ring_bindings(), Some((16, 0)), "task {t} round {round}");
+                        let mut sum = 0;
+                        while let Some(i) = set.next().await {
+                            sum += i;
+                        }
+                        assert_eq!(sum, (0..16).sum::<u64>());
+                        assert_eq!(ring_bindings(), Some((0, 0)));
+                        if round % 3 == 0 {
+                            ringolo::task::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn select_join_and_nested_executors_release_their_bindings() {
+    let rt = mt(2);
+    rt.block_on(async {
+        ringolo::spawn(async {
+            // select!: the loser is dropped, and with it its binding.
+            {
+                let slow = futures::FutureExt::fuse(Op::new(Timeout::new(Duration::from_secs(10))));
+                let fast =
+                    futures::FutureExt::fuse(Op::new(Timeout::new(Duration::from_millis(1))));
+                futures::pin_mut!(slow, fast);
+                futures::select_biased! {
+                    _ = slow => panic!("slow won"),
+                    _ = fast => {}
+                }
+                assert_eq!(
+                    ring_bindings(),
+                    Some((1, 0)),
+                    "the loser is still in flight"
+                );
+            }
+            // The loser was dropped at the end of the block, and its binding with it.
+            assert_eq!(ring_bindings(), Some((0, 0)));
+
+            // join!
+            let (a, b) = futures::join!(Op::new(Nop), Op::new(Nop));
+            a.unwrap();
+            b.unwrap();
+            assert_eq!(ring_bindings(), Some((0, 0)));
+
+            // A foreign executor nested inside the task polls the op first: the op still
+            // counts for this task (the one being polled), not for anything the waker says.
+            let mut op = Op::new(Timeout::new(Duration::from_millis(2)));
+            let first = futures::executor::block_on(futures::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::pin::Pin::new(&mut op).poll(cx))
+            }));
+            assert!(first.is_pending());
+            assert_eq!(ring_bindings(), Some((1, 0)));
+            let worker = worker_index();
+            op.await.unwrap();
+            assert_eq!(worker_index(), worker, "in flight: no move");
+            assert_eq!(ring_bindings(), Some((0, 0)));
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn a_task_with_an_op_in_flight_stays_on_its_worker_even_when_woken_elsewhere() {
+    let rt = mt(2);
+    rt.block_on(async {
+        let hs: Vec<_> = (0..32)
+            .map(|_| {
+                ringolo::spawn(async {
+                    for _ in 0..20 {
+                        let (r, w) = common::pipe();
+                        let op = Op::new(Read::new(r, Vec::with_capacity(8), u64::MAX));
+                        futures::pin_mut!(op);
+                        assert!(futures::poll!(op.as_mut()).is_pending());
+                        let home = worker_index();
+                        // A waker cloned to a plain thread wakes the task while the read is
+                        // in flight; the task must come back to the same worker.
+                        let me = futures::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(cx.waker().clone())
+                        })
+                        .await;
+                        let writer = std::thread::spawn(move || {
+                            me.wake_by_ref();
+                            std::thread::sleep(Duration::from_millis(1));
+                            me.wake();
+                            common::write_all(w, b"hi");
+                            common::close(w);
+                        });
+                        ringolo::task::yield_now().await;
+                        assert_eq!(worker_index(), home, "bound task moved");
+                        let (n, buf) = op.await;
+                        assert_eq!(n.unwrap(), 2);
+                        assert_eq!(&buf[..], b"hi");
+                        writer.join().unwrap();
+                        common::close(r);
+                    }
+                })
+            })
+            .collect();
+        // Load on both workers so stealing happens meanwhile.
+        let busy: Vec<_> = (0..2000)
+            .map(|_| ringolo::spawn(async { spin(Duration::from_micros(20)) }))
+            .collect();
+        for h in hs.into_iter().chain(busy) {
+            h.await.unwrap();
+        }
+    });
+}
+
+/// Runs `probe` in many tasks under steal pressure and returns how many distinct workers
+/// each task was polled on.
+fn workers_seen(
+    rt: &Runtime,
+    make: fn() -> ringolo::task::JoinHandle<HashSet<usize>>,
+) -> Vec<usize> {
+    // Everything is spawned from one task, onto one worker's queue: the other worker must
+    // steal to get work, and probes that may move get taken along.
+    rt.block_on(rt.spawn(async move {
+        let probes: Vec<_> = (0..16).map(|_| make()).collect();
+        let busy: Vec<_> = (0..4000)
+            .map(|_| {
+                ringolo::spawn(async {
+                    spin(Duration::from_micros(10));
+                    ringolo::task::yield_now().await;
+                })
+            })
+            .collect();
+        for b in busy {
+            b.await.unwrap();
+        }
+        let mut out = Vec::new();
+        for p in probes {
+            out.push(p.await.unwrap().len());
+        }
+        out
+    }))
+    .unwrap()
+}
+
+async fn hop_and_record() -> HashSet<usize> {
+    let mut seen = HashSet::new();
+    for _ in 0..400 {
+        seen.insert(worker_index().unwrap());
+        spin(Duration::from_micros(5));
+        ringolo::task::yield_now().await;
+    }
+    seen
+}
+
+#[test]
+fn ring_bound_resources_and_sticky_keep_a_task_on_its_worker() {
+    let rt = mt(2);
+    // Control: plain tasks do move under this load (otherwise the test proves nothing).
+    let plain = workers_seen(&rt, || ringolo::spawn(hop_and_record()));
+    assert!(
+        plain.iter().any(|&n| n > 1),
+        "no plain task ever moved: {plain:?}"
+    );
+    let with_ring = workers_seen(&rt, || {
+        ringolo::spawn(async {
+            let ring = ringolo::net::BufRing::new(8, 64).unwrap();
+            assert_eq!(ring_bindings(), Some((0, 1)));
+            let seen = hop_and_record().await;
+            drop(ring);
+            assert_eq!(ring_bindings(), Some((0, 0)));
+            seen
+        })
+    });
+    assert!(with_ring.iter().all(|&n| n == 1), "{with_ring:?}");
+    let with_direct = workers_seen(&rt, || {
+        ringolo::spawn(async {
+            let f = std::fs::File::open("/dev/null").unwrap();
+            let d = ringolo::driver::DirectFd::register(&f).unwrap();
+            assert_eq!(ring_bindings(), Some((0, 1)));
+            let seen = hop_and_record().await;
+            drop(d);
+            seen
+        })
+    });
+    assert!(with_direct.iter().all(|&n| n == 1), "{with_direct:?}");
+    let sticky = workers_seen(&rt, || {
+        ringolo::task::spawn_with(TaskOpts::STICKY, hop_and_record())
+    });
+    assert!(sticky.iter().all(|&n| n == 1), "{sticky:?}");
+}
+
+#[test]
+fn a_buffer_ring_shared_by_tasks_binds_whoever_uses_it() {
+    let rt = mt(2);
+    rt.block_on(async {
+        ringolo::spawn(async {
+            let ring = ringolo::net::BufRing::new(8, 64).unwrap();
+            let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+            let r2 = ring.clone();
+            assert_eq!(
+                ring_bindings(),
+                Some((0, 2)),
+                "both handles bind their creator"
+            );
+            let user = ringolo::task::spawn_with(TaskOpts::NONE, async move {
+                let mut rx = b.recv_multi(&r2);
+                assert_eq!(
+                    ring_bindings(),
+                    Some((0, 1)),
+                    "using the clone moved its binding"
+                );
+                let first = rx.next().await.unwrap().unwrap();
+                first.to_vec()
+            });
+            // The user task only works if it runs on this worker: recv_multi on another
+            // ring would be refused. It was spawned here and is bound from its first poll.
+            a.write_all(b"ping".to_vec()).await.0.unwrap();
+            let got = user.await.unwrap();
+            assert_eq!(got, b"ping");
+            assert_eq!(ring_bindings(), Some((0, 1)));
+            drop(ring);
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn a_plain_thread_wakes_a_task_on_a_parked_worker() {
+    let rt = mt(2);
+    let before = rt.remote_unparks();
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let h = rt.spawn(async move { rx.await.unwrap() + 1 });
+    std::thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    let thread = std::thread::spawn(move || tx.send(41).unwrap());
+    assert_eq!(rt.block_on(h).unwrap(), 42);
+    assert!(t0.elapsed() < Duration::from_secs(1));
+    thread.join().unwrap();
+    assert!(
+        rt.remote_unparks() > before,
+        "the parked worker was unparked"
+    );
+}
+
+#[test]
+fn timers_and_sleeps_work_across_workers() {
+    let rt = mt(2);
+    rt.block_on(async {
+        let t0 = Instant::now();
+        let hs: Vec<_> = (0..200u64)
+            .map(|i| {
+                ringolo::spawn(async move {
+                    ringolo::time::sleep(Duration::from_millis(10 + i % 20)).await;
+                    ringolo::task::yield_now().await;
+                    ringolo::time::timeout(
+                        Duration::from_millis(5),
+                        futures::future::pending::<()>(),
+                    )
+                    .await
+                    .unwrap_err();
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        let e = t0.elapsed();
+        assert!(e >= Duration::from_millis(34), "{e:?}");
+        assert!(e < Duration::from_secs(2), "{e:?}");
+    });
+}
+
+#[test]
+fn idle_workers_use_no_cpu() {
+    // In a child process, so only this runtime's threads count.
+    if std::env::var_os("RINGOLO_CHILD_IDLE").is_some() {
+        let rt = mt(2);
+        rt.block_on(async {
+            // Let the workers settle, then measure one idle second.
+            ringolo::time::sleep(Duration::from_millis(50)).await;
+        });
+        let c0 = common::process_cpu_time();
+        std::thread::sleep(Duration::from_secs(1));
+        let used = common::process_cpu_time() - c0;
+        assert!(
+            used < Duration::from_millis(30),
+            "idle runtime burnt {used:?}"
+        );
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "idle_workers_use_no_cpu", "--test-threads=1"])
+        .env("RINGOLO_CHILD_IDLE", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test: {stdout}"
+    );
+}
+
+#[test]
+fn dropping_the_runtime_cancels_tasks_on_every_worker() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    struct Count(Arc<AtomicUsize>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let rt = mt(2);
+    let pipes = Arc::new(Mutex::new(Vec::new()));
+    for _ in 0..64 {
+        let c = Count(dropped.clone());
+        let pipes = pipes.clone();
+        rt.spawn(async move {
+            let _c = c;
+            let (r, w) = common::pipe();
+            pipes.lock().unwrap().push((r, w));
+            // Never completes: cancelled at shutdown on this worker's ring.
+            let _ = Op::new(Read::new(r, Vec::with_capacity(8), u64::MAX)).await;
+        });
+    }
+    rt.block_on(async {
+        while pipes.lock().unwrap().len() < 64 {
+            ringolo::time::sleep(Duration::from_millis(1)).await;
+        }
+        ringolo::time::sleep(Duration::from_millis(10)).await;
+    });
+    let t0 = Instant::now();
+    drop(rt);
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "shutdown waited for the grace period"
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 64, "every future dropped");
+    for (r, w) in pipes.lock().unwrap().drain(..) {
+        common::close(r);
+        common::close(w);
+    }
+}
