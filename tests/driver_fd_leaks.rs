@@ -270,3 +270,39 @@ fn a_close_dropped_before_it_reached_the_kernel_still_closes() {
         );
     });
 }
+
+#[test]
+fn multi_thread_runtimes_dropped_with_io_in_flight_leak_no_fds() {
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = common::open_fds();
+    for _ in 0..10 {
+        let rt = ringolo::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let listening = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for _ in 0..8 {
+            let listening = listening.clone();
+            rt.spawn(async move {
+                let l = ringolo::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap();
+                let f = ringolo::fs::File::open("/dev/null").await.unwrap();
+                listening.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Blocks in an accept on this worker's ring until the runtime is dropped.
+                let _ = (l.accept().await, f);
+            });
+        }
+        rt.block_on(async {
+            while listening.load(std::sync::atomic::Ordering::SeqCst) < 8 {
+                ringolo::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        drop(rt);
+    }
+    assert_eq!(
+        common::open_fds(),
+        before,
+        "fds leaked by multi-thread runtimes"
+    );
+}

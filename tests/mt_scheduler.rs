@@ -313,7 +313,10 @@ fn a_buffer_ring_shared_by_tasks_binds_whoever_uses_it() {
                 Some((0, 2)),
                 "both handles bind their creator"
             );
-            let user = ringolo::task::spawn_with(TaskOpts::NONE, async move {
+            // STICKY: spawned here, the task stays on this worker, whose ring `r2` belongs to.
+            let home = worker_index();
+            let user = ringolo::task::spawn_with(TaskOpts::STICKY, async move {
+                assert_eq!(worker_index(), home);
                 let mut rx = b.recv_multi(&r2);
                 assert_eq!(
                     ring_bindings(),
@@ -323,8 +326,6 @@ fn a_buffer_ring_shared_by_tasks_binds_whoever_uses_it() {
                 let first = rx.next().await.unwrap().unwrap();
                 first.to_vec()
             });
-            // The user task only works if it runs on this worker: recv_multi on another
-            // ring would be refused. It was spawned here and is bound from its first poll.
             a.write_all(b"ping".to_vec()).await.0.unwrap();
             let got = user.await.unwrap();
             assert_eq!(got, b"ping");
@@ -452,4 +453,119 @@ fn dropping_the_runtime_cancels_tasks_on_every_worker() {
         common::close(r);
         common::close(w);
     }
+}
+
+#[ringolo::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_macro_builds_a_multi_thread_runtime() {
+    let on_worker = ringolo::spawn(async { worker_index() }).await.unwrap();
+    assert!(on_worker.is_some_and(|i| i < 2));
+    assert_eq!(
+        worker_index(),
+        None,
+        "the test body runs on the block_on thread"
+    );
+}
+
+#[test]
+#[should_panic(expected = "requires the current-thread runtime")]
+fn pausing_the_clock_of_a_multi_thread_runtime_panics() {
+    mt(1).block_on(async { ringolo::time::pause() });
+}
+
+#[test]
+fn start_paused_is_refused_for_multi_thread() {
+    let err = Builder::new_multi_thread()
+        .start_paused(true)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ringolo::runtime::BuildErrorKind::InvalidConfig);
+}
+
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+}
+
+#[test]
+fn two_thousand_echo_connections_with_random_yields_across_workers() {
+    raise_fd_limit();
+    const CONNS: usize = 2000;
+    const MSGS: usize = 8;
+    let rt = mt(2);
+    rt.block_on(async {
+        let listener = ringolo::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = ringolo::spawn(async move {
+            let mut incoming = listener.incoming();
+            let mut n = 0;
+            while let Some(conn) = incoming.next().await {
+                let conn = conn.unwrap();
+                n += 1;
+                ringolo::spawn(async move {
+                    let mut buf = Vec::with_capacity(4096);
+                    let mut seed = n as u64;
+                    loop {
+                        buf.clear();
+                        let (res, b) = conn.read(buf).await;
+                        match res {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        // Random yields let the task move between workers between ops.
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        for _ in 0..(seed >> 61) {
+                            ringolo::task::yield_now().await;
+                        }
+                        let (res, b) = conn.write_all(b).await;
+                        res.unwrap();
+                        buf = b;
+                    }
+                });
+                if n == CONNS {
+                    break;
+                }
+            }
+        });
+        let clients: Vec<_> = (0..CONNS)
+            .map(|c| {
+                ringolo::spawn(async move {
+                    let s = ringolo::net::TcpStream::connect(addr).await.unwrap();
+                    let mut seed = c as u64 + 1;
+                    let mut sum_out = 0u64;
+                    let mut sum_in = 0u64;
+                    for m in 0..MSGS {
+                        let len = 1 + (c * 31 + m * 17) % 1500;
+                        let msg: Vec<u8> = (0..len).map(|i| (i * 7 + c + m) as u8).collect();
+                        sum_out += msg.iter().map(|&b| b as u64).sum::<u64>();
+                        let (res, _) = s.write_all(msg).await;
+                        res.unwrap();
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        if seed >> 62 == 0 {
+                            ringolo::task::yield_now().await;
+                        }
+                        let (res, back) = s.read_exact(Vec::with_capacity(len)).await;
+                        res.unwrap();
+                        sum_in += back.iter().map(|&b| b as u64).sum::<u64>();
+                    }
+                    assert_eq!(sum_in, sum_out, "connection {c}");
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        server.await.unwrap();
+    });
+    let m = rt.metrics();
+    assert!(m.polls.iter().all(|&p| p > 0), "{m:?}");
 }

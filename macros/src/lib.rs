@@ -18,14 +18,14 @@ use syn::{braced, token, Attribute, LitBool, LitInt, LitStr, Path, Signature, Vi
 ///
 /// # Arguments
 ///
-/// - `flavor = "current_thread"`: the runtime flavor (currently the default
-///   and the only flavor available).
-/// - `start_paused = true`: start the runtime with a paused clock.
+/// - `flavor = "multi_thread"` (the default for `main`, as in Tokio) or
+///   `flavor = "current_thread"` (the default for `test`).
+/// - `worker_threads = N`: worker threads of the multi-thread runtime
+///   (default: one per CPU).
+/// - `start_paused = true`: start the runtime with a paused clock
+///   (current-thread runtime only).
 /// - `crate = "path::to::ringolo"`: where to find the `ringolo` crate, for
 ///   when it is re-exported or renamed.
-///
-/// `flavor = "multi_thread"` and `worker_threads = N` are reserved for the
-/// work-stealing runtime and are rejected for now.
 ///
 /// # Example
 ///
@@ -92,11 +92,11 @@ impl Kind {
     }
 }
 
-const MULTI_THREAD_UNAVAILABLE: &str = "ringolo: the multi_thread flavor is not available yet \
-     (it lands with the work-stealing runtime); use flavor = \"current_thread\"";
-
 const WORKER_THREADS_NEEDS_MULTI_THREAD: &str =
-    "ringolo: worker_threads needs flavor = \"multi_thread\"";
+    "ringolo: the `worker_threads` option requires the `multi_thread` runtime flavor";
+
+const START_PAUSED_NEEDS_CURRENT_THREAD: &str =
+    "ringolo: the `start_paused` option requires the `current_thread` runtime flavor";
 
 /// A function item whose body is kept as raw tokens: we never need to look
 /// inside it, and not parsing it keeps the macro cheap and robust.
@@ -133,6 +133,8 @@ impl Parse for AsyncFn {
 struct Config {
     krate: Option<Path>,
     start_paused: Option<LitBool>,
+    multi_thread: bool,
+    worker_threads: Option<LitInt>,
 }
 
 /// Arguments as written, before validation.
@@ -140,8 +142,8 @@ struct Config {
 struct RawArgs {
     /// The flavor name and the whole `flavor = "..."` tokens.
     flavor: Option<(String, TokenStream2)>,
-    /// The whole `worker_threads = N` tokens.
-    worker_threads: Option<TokenStream2>,
+    /// The whole `worker_threads = N` tokens, and the number.
+    worker_threads: Option<(TokenStream2, LitInt)>,
     start_paused: Option<LitBool>,
     krate: Option<Path>,
 }
@@ -173,9 +175,14 @@ impl RawArgs {
                 return Err(meta.error("ringolo: duplicate `worker_threads` argument"));
             }
             let lit: LitInt = meta.value()?.parse()?;
-            lit.base10_parse::<usize>()?;
+            if lit.base10_parse::<usize>()? == 0 {
+                return Err(syn::Error::new_spanned(
+                    &lit,
+                    "ringolo: `worker_threads` may not be 0",
+                ));
+            }
             let path = &meta.path;
-            self.worker_threads = Some(quote!(#path = #lit));
+            self.worker_threads = Some((quote!(#path = #lit), lit));
         } else if meta.path.is_ident("start_paused") {
             if self.start_paused.is_some() {
                 return Err(meta.error("ringolo: duplicate `start_paused` argument"));
@@ -214,26 +221,31 @@ impl RawArgs {
 
     /// Validates the arguments. Always returns a usable configuration (so the
     /// item can still be expanded), plus any errors found.
-    fn validate(self) -> (Config, Option<syn::Error>) {
+    fn validate(self, kind: Kind) -> (Config, Option<syn::Error>) {
         let mut errors = Errors::default();
-        match (&self.flavor, &self.worker_threads) {
-            (Some((flavor, tokens)), _) if flavor == "multi_thread" => {
-                errors.push(syn::Error::new_spanned(tokens, MULTI_THREAD_UNAVAILABLE));
-            }
-            (Some(_), Some(tokens)) => {
+        let multi_thread = match &self.flavor {
+            Some((flavor, _)) => flavor == "multi_thread",
+            None => kind == Kind::Main,
+        };
+        if let (false, Some((tokens, _))) = (multi_thread, &self.worker_threads) {
+            errors.push(syn::Error::new_spanned(
+                tokens,
+                WORKER_THREADS_NEEDS_MULTI_THREAD,
+            ));
+        }
+        if let (true, Some(lit)) = (multi_thread, &self.start_paused) {
+            if lit.value {
                 errors.push(syn::Error::new_spanned(
-                    tokens,
-                    WORKER_THREADS_NEEDS_MULTI_THREAD,
+                    lit,
+                    START_PAUSED_NEEDS_CURRENT_THREAD,
                 ));
             }
-            (None, Some(tokens)) => {
-                errors.push(syn::Error::new_spanned(tokens, MULTI_THREAD_UNAVAILABLE));
-            }
-            _ => {}
         }
         let config = Config {
             krate: self.krate,
             start_paused: self.start_paused,
+            multi_thread,
+            worker_threads: self.worker_threads.map(|(_, lit)| lit),
         };
         (config, errors.into_inner())
     }
@@ -255,15 +267,15 @@ impl Errors {
     }
 }
 
-fn parse_args(args: TokenStream2) -> (Config, Option<syn::Error>) {
+fn parse_args(kind: Kind, args: TokenStream2) -> (Config, Option<syn::Error>) {
     let mut raw = RawArgs::default();
     let parser = syn::meta::parser(|meta| raw.parse_one(meta));
     match parser.parse2(args) {
-        Ok(()) => raw.validate(),
+        Ok(()) => raw.validate(kind),
         Err(error) => {
             // Keep whatever was parsed before the error (notably `crate`), so
             // the expansion stays as close as possible to what was intended.
-            let (config, _) = raw.validate();
+            let (config, _) = raw.validate(kind);
             (config, Some(error))
         }
     }
@@ -313,7 +325,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         return with_error(item, Some(error));
     }
 
-    let (config, mut errors) = parse_args(args);
+    let (config, mut errors) = parse_args(kind, args);
 
     if kind == Kind::Test {
         if let Some(pos) = input.attrs.iter().position(is_test_attribute) {
@@ -349,8 +361,15 @@ fn generate(kind: Kind, input: AsyncFn, config: &Config) -> TokenStream2 {
         None => quote!(::ringolo),
     };
 
-    let mut builder = quote!(#krate::runtime::Builder::new_current_thread());
-    if let Some(start_paused) = &config.start_paused {
+    let mut builder = if config.multi_thread {
+        quote!(#krate::runtime::Builder::new_multi_thread())
+    } else {
+        quote!(#krate::runtime::Builder::new_current_thread())
+    };
+    if let Some(n) = &config.worker_threads {
+        builder.extend(quote!(.worker_threads(#n)));
+    }
+    if let (Some(start_paused), false) = (&config.start_paused, config.multi_thread) {
         builder.extend(quote!(.start_paused(#start_paused)));
     }
 

@@ -217,15 +217,22 @@ impl Shared {
         let mut notified = Some(notified);
         context::with_worker(|w| {
             if Arc::ptr_eq(&w.shared, self) {
-                w.remote()
-                    .queue
-                    .push_back(notified.take().expect("set above"));
+                let n = notified.take().expect("set above");
+                if sticky {
+                    // A sticky task spawned on a worker stays on that worker (rule 1: its home
+                    // is set before anyone can poll it).
+                    n.header().home.store(w.index as u32, Relaxed);
+                    w.pinned.borrow_mut().push_back(n);
+                } else {
+                    w.remote().queue.push_back(n);
+                    self.notify_parked();
+                }
             }
         });
         if let Some(n) = notified {
             self.inject.push_back(n);
+            self.notify_parked();
         }
-        self.notify_parked();
         join
     }
 

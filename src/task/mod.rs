@@ -92,8 +92,10 @@ pub struct TaskOpts(u32);
 impl TaskOpts {
     /// No options: the task may run on any worker whenever nothing of it lives on a ring.
     pub const NONE: TaskOpts = TaskOpts(0);
-    /// Pin the task to the worker that first polls it: it is never stolen (multi-thread
-    /// runtime; a current-thread runtime has one worker anyway).
+    /// Pin the task to a worker: the one it is spawned on when spawned from a worker (so it
+    /// can share that worker's ring-bound resources, such as a `BufRing` handle moved into
+    /// it), otherwise the one that first polls it. It is never stolen. (A current-thread
+    /// runtime has one worker anyway.)
     pub const STICKY: TaskOpts = TaskOpts(1);
 
     /// Whether every option in `other` is set in `self`.
