@@ -223,27 +223,34 @@ fn a_task_with_an_op_in_flight_stays_on_its_worker_even_when_woken_elsewhere() {
     });
 }
 
-/// Runs `probe` in many tasks under steal pressure and returns how many distinct workers
-/// each task was polled on.
+static STOP_PROBES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs probes (made by `make`) in 16 tasks under steal pressure until `enough` says the
+/// probes have run long enough, and returns how many distinct workers each was polled on.
 fn workers_seen(
     rt: &Runtime,
     make: fn() -> ringolo::task::JoinHandle<HashSet<usize>>,
 ) -> Vec<usize> {
-    // Everything is spawned from one task, onto one worker's queue: the other worker must
-    // steal to get work, and probes that may move get taken along.
+    let _serial = PROBE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    STOP_PROBES.store(false, Ordering::SeqCst);
+    // Everything is spawned from one task, onto one worker's queue, in waves: the other
+    // worker must steal to get work, and probes that may move get taken along.
     rt.block_on(rt.spawn(async move {
         let probes: Vec<_> = (0..16).map(|_| make()).collect();
-        let busy: Vec<_> = (0..4000)
-            .map(|_| {
-                ringolo::spawn(async {
-                    spin(Duration::from_micros(10));
-                    ringolo::task::yield_now().await;
+        for _wave in 0..40 {
+            let busy: Vec<_> = (0..200)
+                .map(|_| {
+                    ringolo::spawn(async {
+                        spin(Duration::from_micros(20));
+                        ringolo::task::yield_now().await;
+                    })
                 })
-            })
-            .collect();
-        for b in busy {
-            b.await.unwrap();
+                .collect();
+            for b in busy {
+                b.await.unwrap();
+            }
         }
+        STOP_PROBES.store(true, Ordering::SeqCst);
         let mut out = Vec::new();
         for p in probes {
             out.push(p.await.unwrap().len());
@@ -253,12 +260,23 @@ fn workers_seen(
     .unwrap()
 }
 
+static PROBE_LOCK: Mutex<()> = Mutex::new(());
+
+/// Polled again and again: after yields (the task goes back to its worker's queue, where the
+/// other worker may steal it) and after short sleeps (the timer may fire on either worker,
+/// whose wake then schedules the task there unless it is bound elsewhere).
 async fn hop_and_record() -> HashSet<usize> {
     let mut seen = HashSet::new();
-    for _ in 0..400 {
+    let mut i = 0u32;
+    while !STOP_PROBES.load(Ordering::SeqCst) {
         seen.insert(worker_index().unwrap());
-        spin(Duration::from_micros(5));
-        ringolo::task::yield_now().await;
+        if i % 4 == 0 {
+            ringolo::time::sleep(Duration::from_micros(300)).await;
+        } else {
+            spin(Duration::from_micros(2));
+            ringolo::task::yield_now().await;
+        }
+        i += 1;
     }
     seen
 }

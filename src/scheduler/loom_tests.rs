@@ -47,7 +47,7 @@ fn loom_push_pop_and_steal_half_lose_and_duplicate_nothing() {
             let (owner, thief_q) = (owner.clone(), thief_q.clone());
             thread::spawn(move || {
                 let mut got = Vec::new();
-                got.extend(owner.steal_half_into(&thief_q));
+                got.extend(owner.steal_half_into(&thief_q, usize::MAX));
                 while let Some(x) = thief_q.pop_front() {
                     got.push(x);
                 }
@@ -79,7 +79,7 @@ fn loom_steal_takes_the_older_half_in_order() {
         let thief_q = Arc::new(RunQueue::new());
         let t = {
             let (owner, thief_q) = (owner.clone(), thief_q.clone());
-            thread::spawn(move || owner.steal_half_into(&thief_q))
+            thread::spawn(move || owner.steal_half_into(&thief_q, usize::MAX))
         };
         let popped = owner.pop_front();
         let stolen = t.join().unwrap();

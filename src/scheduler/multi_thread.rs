@@ -24,7 +24,8 @@
 //!    context; other threads reach `Shared` and the worker's `Remote`.
 //! 4. **The eventfds** are created here, one per worker, owned by its `Remote`, and only
 //!    written 8 bytes at a time from a local.
-//! 5. **Registry keys** (`Header::owner_key`) are read and written under the `owned` lock.
+//! 5. **Registry keys** (`Header::owner_key`) are read and written under the lock of the
+//!    registry shard the task's id selects (`Shared::shard`), which never changes.
 //! 6. **Shutdown** runs in phases separated by a barrier: every worker stops polling; each
 //!    shuts down the tasks whose home it is (so their ops are cancelled on the right ring);
 //!    then each drops what is left in its queues and shuts its ring down.
@@ -52,10 +53,17 @@ type OwnedTask = Task<Arc<Shared>>;
 /// How many times in a row the LIFO slot may be preferred before the run queue gets a turn.
 const MAX_LIFO_RUNS: u32 = 3;
 
+/// Most tasks a worker moves from the injection queue to its run queue at once.
+const MAX_INJECT_BATCH: usize = 64;
+
+/// One shard of the task registry; a task lives in the shard its id selects, so spawns and
+/// completions on different workers rarely meet on one lock.
 struct Owned {
     tasks: slab::Slab<OwnedTask>,
     closed: bool,
 }
+
+const OWNED_SHARDS: usize = 64;
 
 /// What other threads may touch of one worker.
 struct Remote {
@@ -74,7 +82,7 @@ pub(crate) struct Shared {
     remotes: Box<[Remote]>,
     inject: RunQueue<Notif>,
     idle: Idle,
-    owned: Mutex<Owned>,
+    owned: Box<[Mutex<Owned>]>,
     pub(crate) timers: Mutex<TimerStore>,
     pub(crate) config: Config,
     pub(crate) blocking: BlockingPool,
@@ -149,10 +157,14 @@ pub(crate) fn new(
         remotes: remotes.into_boxed_slice(),
         inject: RunQueue::new(),
         idle: Idle::new(),
-        owned: Mutex::new(Owned {
-            tasks: slab::Slab::new(),
-            closed: false,
-        }),
+        owned: (0..OWNED_SHARDS)
+            .map(|_| {
+                Mutex::new(Owned {
+                    tasks: slab::Slab::new(),
+                    closed: false,
+                })
+            })
+            .collect(),
         timers: Mutex::new(TimerStore::new()),
         config,
         blocking,
@@ -187,6 +199,12 @@ impl Shared {
         let _ = self.block_on.set(core);
     }
 
+    /// The registry shard of a task (rule 5).
+    fn shard(&self, header: &Header) -> std::sync::MutexGuard<'_, Owned> {
+        let i = header.id().as_u64() as usize % OWNED_SHARDS;
+        self.owned[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn workers(&self) -> usize {
         self.remotes.len()
     }
@@ -201,7 +219,7 @@ impl Shared {
         if sticky {
             task.header().sticky.store(true, Relaxed);
         }
-        let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+        let mut owned = self.shard(task.header());
         if owned.closed {
             drop(owned);
             // Spawned while shutting down: cancelled at once, so its JoinHandle resolves.
@@ -311,9 +329,13 @@ impl Shared {
             drop(left);
         }
         let tasks: Vec<OwnedTask> = {
-            let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
-            owned.closed = true;
-            owned.tasks.drain().collect()
+            let mut all = Vec::new();
+            for shard in self.owned.iter() {
+                let mut owned = shard.lock().unwrap_or_else(|e| e.into_inner());
+                owned.closed = true;
+                all.extend(owned.tasks.drain());
+            }
+            all
         };
         for t in tasks {
             t.header().owner_key.store(usize::MAX, Relaxed);
@@ -362,7 +384,7 @@ impl Schedule for Arc<Shared> {
         if key == usize::MAX {
             return None;
         }
-        let mut owned = self.owned.lock().unwrap_or_else(|e| e.into_inner());
+        let mut owned = self.shard(task.header());
         // Rule 5: the key is read again under the lock and must still name this task.
         if owned.tasks.get(key).map(|t| t.header_ptr()) != Some(task.header_ptr()) {
             return None;
@@ -412,7 +434,11 @@ impl Worker {
         match bound_home(task.header()) {
             Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
             Some(home) => self.shared.push_to_home(home, task),
-            None if is_yield => self.remote().queue.push_back(task),
+            None if is_yield => {
+                self.remote().queue.push_back(task);
+                // A yielding task is runnable work another worker could take.
+                self.shared.notify_parked();
+            }
             None => {
                 if let Some(prev) = self.lifo.replace(Some(task)) {
                     self.remote().queue.push_back(prev);
@@ -432,7 +458,7 @@ impl Worker {
             if let Some(t) = remote.inbox.pop_front() {
                 return Some(t);
             }
-            if let Some(t) = self.shared.inject.pop_front() {
+            if let Some(t) = self.take_injected() {
                 return Some(t);
             }
         }
@@ -453,7 +479,7 @@ impl Worker {
             local().or_else(pinned)
         };
         mine.or_else(|| remote.inbox.pop_front())
-            .or_else(|| self.shared.inject.pop_front())
+            .or_else(|| self.take_injected())
     }
 
     /// Look at the ring and the timers without sleeping.
@@ -502,12 +528,24 @@ impl Worker {
             if victim == self.index {
                 continue;
             }
-            if let Some(t) = self.shared.remotes[victim].queue.steal_half_into(&me.queue) {
+            if let Some(t) = self.shared.remotes[victim]
+                .queue
+                .steal_half_into(&me.queue, usize::MAX)
+            {
                 self.shared.steals.fetch_add(1, Relaxed);
                 return Some(t);
             }
         }
-        self.shared.inject.pop_front()
+        self.take_injected()
+    }
+
+    /// Take a share of the injection queue: one task to run, a batch more into the run
+    /// queue, so remote spawns cost one lock per batch.
+    fn take_injected(&self) -> Option<Notif> {
+        let share = self.shared.inject.len() / self.shared.workers().max(1);
+        self.shared
+            .inject
+            .steal_half_into(&self.remote().queue, share.clamp(1, MAX_INJECT_BATCH))
     }
 
     fn run_task(&self, task: Notif) {
@@ -593,8 +631,9 @@ impl Worker {
         }
         self.shared.barrier.wait();
         loop {
-            let mine: Vec<OwnedTask> = {
-                let mut owned = self.shared.owned.lock().unwrap_or_else(|e| e.into_inner());
+            let mut mine: Vec<OwnedTask> = Vec::new();
+            for shard in self.shared.owned.iter() {
+                let mut owned = shard.lock().unwrap_or_else(|e| e.into_inner());
                 owned.closed = true;
                 let keys: Vec<usize> = owned
                     .tasks
@@ -605,8 +644,8 @@ impl Worker {
                     })
                     .map(|(k, _)| k)
                     .collect();
-                keys.into_iter().map(|k| owned.tasks.remove(k)).collect()
-            };
+                mine.extend(keys.into_iter().map(|k| owned.tasks.remove(k)));
+            }
             if mine.is_empty() {
                 break;
             }

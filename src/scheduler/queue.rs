@@ -69,15 +69,15 @@ impl<T> RunQueue<T> {
         self.len() == 0
     }
 
-    /// Take the older half of this queue (rounded up): the first item is returned, the rest go
-    /// to the back of `into` (rule 1).
-    pub(crate) fn steal_half_into(&self, into: &RunQueue<T>) -> Option<T> {
+    /// Take the older half of this queue (rounded up, at most `max`): the first item is
+    /// returned, the rest go to the back of `into` (rule 1).
+    pub(crate) fn steal_half_into(&self, into: &RunQueue<T>, max: usize) -> Option<T> {
         if self.len.load(Acquire) == 0 {
             return None;
         }
         let mut taken: VecDeque<T> = {
             let mut q = self.lock();
-            let n = q.len().div_ceil(2);
+            let n = q.len().div_ceil(2).min(max.max(1));
             let rest = q.split_off(n);
             let taken = std::mem::replace(&mut *q, rest);
             self.len.store(q.len(), Release);

@@ -1,35 +1,45 @@
-//! Task memory: a bounded per-thread cache of freed task cells, by size class.
+//! Task memory: per-thread free lists of task cells by size class, balanced through a global
+//! depot of magazines.
 //!
 //! Spawning in bursts (a server accepting a wave of connections, a fan-out) allocates and frees
 //! many same-sized cells. Through the system allocator each burst pays for malloc/free and,
-//! once the freed heap top is trimmed, for faulting the pages in again. Cells of up to
-//! `MAX_SIZE` bytes are instead recycled through a thread-local free list per 32-byte class,
-//! holding at most `CACHE_BYTES` per thread; everything else goes to the global allocator.
-//! The cache is emptied when its thread exits, and bypassed under `--cfg ringolo_no_task_cache`
-//! (the AddressSanitizer run), so that a use-after-free of a task is caught.
+//! once the freed heap top is trimmed, for faulting the pages in again; on a multi-thread
+//! runtime a task is often freed on another thread than the one that allocated it, and the
+//! system allocator then takes the allocating arena's lock. Cells of up to `MAX_SIZE` bytes are
+//! instead recycled through a thread-local free list per 32-byte class. A list that grows past
+//! `2 * MAGAZINE` blocks hands `MAGAZINE` of them to the global depot in one locked push, and a
+//! thread whose list is empty takes a whole magazine back in one locked pop, so blocks freed on
+//! one worker feed allocations on another at one lock per `MAGAZINE` cells. The depot holds at
+//! most `DEPOT_BYTES`; beyond that blocks go back to the global allocator. Thread-local lists
+//! are emptied when their thread exits. Everything is bypassed under
+//! `--cfg ringolo_no_task_cache` (the AddressSanitizer run), so that a use-after-free of a task
+//! is caught.
 //!
 //! # Rules
 //!
 //! 1. A block handed out by `allocate` for a cached class has that class's layout (size a
 //!    multiple of 32 at least the request, alignment 16, at least the request's); any other
 //!    request is passed to the global allocator unchanged.
-//! 2. A block in a free list was allocated with its class's layout, its contents were dropped,
-//!    and the list is its only owner.
+//! 2. A block in a free list or a depot magazine was allocated with its class's layout, its
+//!    contents were dropped, and that list or magazine is its only owner.
 
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 const CLASS: usize = 32;
 const MAX_SIZE: usize = 512;
 const CLASSES: usize = MAX_SIZE / CLASS;
 const ALIGN: usize = 16;
-/// At most this many bytes of freed cells are kept per thread.
-const CACHE_BYTES: usize = 16 << 20;
+/// Blocks moved between a thread and the depot at a time.
+const MAGAZINE: usize = 128;
+/// At most this many bytes of freed cells wait in the depot.
+const DEPOT_BYTES: usize = 64 << 20;
 
 struct Cache {
     free: [Vec<NonNull<u8>>; CLASSES],
-    bytes: usize,
 }
 
 impl Drop for Cache {
@@ -44,7 +54,44 @@ impl Drop for Cache {
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { free: [const { Vec::new() }; CLASSES], bytes: 0 }) };
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { free: [const { Vec::new() }; CLASSES] }) };
+}
+
+/// A batch of free blocks of one class, owned by whoever holds it (rule 2).
+struct Magazine(Vec<NonNull<u8>>);
+
+// SAFETY: rule 2 — the blocks are plain memory owned by the magazine alone; moving the
+// magazine to another thread moves that ownership.
+unsafe impl Send for Magazine {}
+
+static DEPOT: [Mutex<Vec<Magazine>>; CLASSES] = [const { Mutex::new(Vec::new()) }; CLASSES];
+static DEPOT_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// A magazine of `class` from the depot, if one is there.
+fn take_magazine(class: usize) -> Option<Vec<NonNull<u8>>> {
+    let mag = DEPOT[class]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()?;
+    DEPOT_USED.fetch_sub(mag.0.len() * (class + 1) * CLASS, Ordering::Relaxed);
+    Some(mag.0)
+}
+
+/// Hand a magazine of `class` to the depot, or free its blocks when the depot is full.
+fn give_magazine(class: usize, blocks: Vec<NonNull<u8>>) {
+    let bytes = blocks.len() * (class + 1) * CLASS;
+    if DEPOT_USED.fetch_add(bytes, Ordering::Relaxed) + bytes <= DEPOT_BYTES {
+        DEPOT[class]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Magazine(blocks));
+        return;
+    }
+    DEPOT_USED.fetch_sub(bytes, Ordering::Relaxed);
+    for ptr in blocks {
+        // SAFETY: rule 2 — allocated with this class's layout; the magazine was its only owner.
+        unsafe { alloc::dealloc(ptr.as_ptr(), class_layout(class)) };
+    }
 }
 
 fn class_of(layout: Layout) -> Option<usize> {
@@ -68,11 +115,13 @@ pub(super) fn allocate(layout: Layout) -> NonNull<u8> {
             let cached = CACHE
                 .try_with(|c| {
                     let mut c = c.borrow_mut();
-                    let ptr = c.free[class].pop();
-                    if ptr.is_some() {
-                        c.bytes -= (class + 1) * CLASS;
+                    let list = &mut c.free[class];
+                    if list.is_empty() {
+                        if let Some(mag) = take_magazine(class) {
+                            list.extend(mag);
+                        }
                     }
-                    ptr
+                    list.pop()
                 })
                 .ok()
                 .flatten();
@@ -100,19 +149,18 @@ pub(super) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
         unsafe { alloc::dealloc(ptr.as_ptr(), layout) };
         return;
     };
-    let size = (class + 1) * CLASS;
-    let cached = CACHE
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            if c.bytes + size > CACHE_BYTES {
-                return false;
-            }
-            c.bytes += size;
-            c.free[class].push(ptr);
-            true
-        })
-        .unwrap_or(false);
-    if !cached {
+    let cached = CACHE.try_with(|c| {
+        let mut c = c.borrow_mut();
+        let list = &mut c.free[class];
+        list.push(ptr);
+        if list.len() >= 2 * MAGAZINE {
+            let mag = list.split_off(list.len() - MAGAZINE);
+            drop(c);
+            give_magazine(class, mag);
+        }
+    });
+    if cached.is_err() {
+        // The thread is exiting and its cache is gone.
         // SAFETY: rule 1 — blocks of this class are allocated with `class_layout(class)`.
         unsafe { alloc::dealloc(ptr.as_ptr(), class_layout(class)) };
     }
