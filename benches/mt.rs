@@ -24,11 +24,11 @@ const CHAIN: usize = 1_000;
 const ECHO_CONNS: usize = 64;
 const ECHO_RTS: usize = 32_000;
 
+/// The sending side of a one-shot "all done" signal, shared by the tasks.
+type Done = Arc<Mutex<Option<oneshot::Sender<()>>>>;
+
 /// A one-shot "all done" signal, runtime-agnostic.
-fn done_pair() -> (
-    Arc<Mutex<Option<oneshot::Sender<()>>>>,
-    oneshot::Receiver<()>,
-) {
+fn done_pair() -> (Done, oneshot::Receiver<()>) {
     let (tx, rx) = oneshot::channel();
     (Arc::new(Mutex::new(Some(tx))), rx)
 }
@@ -119,7 +119,7 @@ macro_rules! workloads {
                 });
             }
 
-            fn chain(n: usize, tx: Arc<Mutex<Option<oneshot::Sender<()>>>>) {
+            fn chain(n: usize, tx: Done) {
                 if n == 0 {
                     fire(&tx);
                 } else {
