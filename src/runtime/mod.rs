@@ -214,6 +214,18 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         if let Some(mt) = self.mt.take() {
+            let on_own_worker =
+                context::with_worker(|w| Arc::ptr_eq(w.shared(), &mt.shared)).unwrap_or(false);
+            if on_own_worker {
+                // Joining our own thread would never return. Leak the workers instead (they
+                // keep running until the process exits) and say so, as Tokio panics here.
+                mt.shared.begin_shutdown();
+                std::mem::forget(mt.threads);
+                panic!(
+                    "Cannot drop a runtime in a context where blocking is not allowed. This \
+                     happens when a runtime is dropped from within one of its own tasks."
+                );
+            }
             mt.shared.begin_shutdown();
             for t in mt.threads {
                 // A worker that panicked has already reported it; shutdown carries on.

@@ -278,6 +278,12 @@ impl Shared {
 
     /// A wake that did not happen on one of this runtime's workers.
     fn schedule_remote(&self, task: Notif) {
+        if self.shutdown.load(Acquire) {
+            // Shutting down (rule 6): every task is being or has been cancelled, and a queued
+            // notification would keep the task, and through it this struct, alive for ever.
+            drop(task);
+            return;
+        }
         match bound_home(task.header()) {
             Some(home) => self.push_to_home(home, task),
             None => {
@@ -431,6 +437,11 @@ impl Worker {
 
     /// A wake on this worker's thread (rule 2 decides where the task goes).
     fn schedule_local(&self, task: Notif, is_yield: bool) {
+        if self.shared.shutdown.load(Acquire) {
+            // As in `schedule_remote`.
+            drop(task);
+            return;
+        }
         match bound_home(task.header()) {
             Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
             Some(home) => self.shared.push_to_home(home, task),
