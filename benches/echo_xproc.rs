@@ -43,21 +43,7 @@ fn ringolo_server(addr: &str) {
         while let Some(c) = incoming.next().await {
             let c = c.unwrap();
             c.set_nodelay(true).unwrap();
-            ringolo::spawn(async move {
-                let mut buf = Vec::with_capacity(4096);
-                loop {
-                    buf.clear();
-                    let (n, b) = c.read(buf).await;
-                    if !matches!(n, Ok(n) if n > 0) {
-                        return;
-                    }
-                    let (res, b) = c.write_all(b).await;
-                    if res.is_err() {
-                        return;
-                    }
-                    buf = b;
-                }
-            });
+            ringolo::spawn(common::ringolo_echo_conn(c, 4096));
         }
     });
 }
@@ -92,7 +78,6 @@ fn ringolo_multishot_server(addr: &str) {
 }
 
 fn tokio_server(addr: &str) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -101,20 +86,9 @@ fn tokio_server(addr: &str) {
         let l = tokio::net::TcpListener::bind(addr).await.unwrap();
         println!("{}", l.local_addr().unwrap());
         loop {
-            let (mut c, _) = l.accept().await.unwrap();
+            let (c, _) = l.accept().await.unwrap();
             c.set_nodelay(true).unwrap();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                loop {
-                    let n = match c.read(&mut buf).await {
-                        Ok(n) if n > 0 => n,
-                        _ => return,
-                    };
-                    if c.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            });
+            tokio::spawn(common::tokio_echo_conn(c, 4096));
         }
     });
 }

@@ -162,21 +162,7 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime) {
             while let Some(conn) = incoming.next().await {
                 let conn = conn.unwrap();
                 conn.set_nodelay(true).unwrap();
-                ringolo::spawn(async move {
-                    let mut buf = Vec::with_capacity(128);
-                    loop {
-                        buf.clear();
-                        let (n, b) = conn.read(buf).await;
-                        if !matches!(n, Ok(n) if n > 0) {
-                            return;
-                        }
-                        let (res, b) = conn.write_all(b).await;
-                        if res.is_err() {
-                            return;
-                        }
-                        buf = b;
-                    }
-                });
+                ringolo::spawn(common::ringolo_echo_conn(conn, 128));
             }
         });
         let clients: Vec<_> = (0..ECHO_CONNS)
@@ -184,17 +170,7 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime) {
                 rt.spawn(async move {
                     let s = TcpStream::connect(addr).await.unwrap();
                     s.set_nodelay(true).unwrap();
-                    let mut msg = vec![7u8; 128];
-                    let mut back = Vec::with_capacity(128);
-                    for _ in 0..ECHO_RTS / ECHO_CONNS {
-                        let (res, m) = s.write_all(msg).await;
-                        res.unwrap();
-                        msg = m;
-                        back.clear();
-                        let (res, b) = s.read_exact(back).await;
-                        res.unwrap();
-                        back = b;
-                    }
+                    common::ringolo_echo_client(s, 128, ECHO_RTS / ECHO_CONNS).await
                 })
             })
             .collect();
@@ -206,39 +182,22 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime) {
 }
 
 fn tokio_echo(rt: &tokio::runtime::Runtime) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             loop {
-                let (mut c, _) = listener.accept().await.unwrap();
+                let (c, _) = listener.accept().await.unwrap();
                 c.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 128];
-                    loop {
-                        let n = match c.read(&mut buf).await {
-                            Ok(n) if n > 0 => n,
-                            _ => return,
-                        };
-                        if c.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(common::tokio_echo_conn(c, 128));
             }
         });
         let clients: Vec<_> = (0..ECHO_CONNS)
             .map(|_| {
                 tokio::spawn(async move {
-                    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    let s = tokio::net::TcpStream::connect(addr).await.unwrap();
                     s.set_nodelay(true).unwrap();
-                    let msg = vec![7u8; 128];
-                    let mut back = vec![0u8; 128];
-                    for _ in 0..ECHO_RTS / ECHO_CONNS {
-                        s.write_all(&msg).await.unwrap();
-                        s.read_exact(&mut back).await.unwrap();
-                    }
+                    common::tokio_echo_client(s, 128, ECHO_RTS / ECHO_CONNS).await
                 })
             })
             .collect();

@@ -21,21 +21,7 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime, conns: usize, size: usize) -> (D
             while let Some(conn) = incoming.next().await {
                 let conn = conn.unwrap();
                 conn.set_nodelay(true).unwrap();
-                ringolo::spawn(async move {
-                    let mut buf = Vec::with_capacity(size);
-                    loop {
-                        buf.clear();
-                        let (n, b) = conn.read(buf).await;
-                        if !matches!(n, Ok(n) if n > 0) {
-                            return;
-                        }
-                        let (res, b) = conn.write_all(b).await;
-                        if res.is_err() {
-                            return;
-                        }
-                        buf = b;
-                    }
-                });
+                ringolo::spawn(common::ringolo_echo_conn(conn, size));
             }
         });
         let mut streams = Vec::new();
@@ -49,21 +35,7 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime, conns: usize, size: usize) -> (D
         let t0 = Instant::now();
         let clients: Vec<_> = streams
             .into_iter()
-            .map(|s| {
-                ringolo::spawn(async move {
-                    let mut msg = vec![7u8; size];
-                    let mut back = Vec::with_capacity(size);
-                    for _ in 0..per_conn {
-                        let (res, m) = s.write_all(msg).await;
-                        res.unwrap();
-                        msg = m;
-                        back.clear();
-                        let (res, b) = s.read_exact(back).await;
-                        res.unwrap();
-                        back = b;
-                    }
-                })
-            })
+            .map(|s| ringolo::spawn(common::ringolo_echo_client(s, size, per_conn)))
             .collect();
         for c in clients {
             c.await.unwrap();
@@ -75,27 +47,15 @@ fn ringolo_echo(rt: &ringolo::runtime::Runtime, conns: usize, size: usize) -> (D
 }
 
 fn tokio_echo(rt: &tokio::runtime::Runtime, conns: usize, size: usize) -> (Duration, Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
     rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             loop {
-                let (mut conn, _) = listener.accept().await.unwrap();
+                let (conn, _) = listener.accept().await.unwrap();
                 conn.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; size];
-                    loop {
-                        let n = match conn.read(&mut buf).await {
-                            Ok(n) if n > 0 => n,
-                            _ => return,
-                        };
-                        if conn.write_all(&buf[..n]).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(common::tokio_echo_conn(conn, size));
             }
         });
         let mut streams = Vec::new();
@@ -109,16 +69,7 @@ fn tokio_echo(rt: &tokio::runtime::Runtime, conns: usize, size: usize) -> (Durat
         let t0 = Instant::now();
         let clients: Vec<_> = streams
             .into_iter()
-            .map(|mut s| {
-                tokio::spawn(async move {
-                    let msg = vec![7u8; size];
-                    let mut back = vec![0u8; size];
-                    for _ in 0..per_conn {
-                        s.write_all(&msg).await.unwrap();
-                        s.read_exact(&mut back).await.unwrap();
-                    }
-                })
-            })
+            .map(|s| tokio::spawn(common::tokio_echo_client(s, size, per_conn)))
             .collect();
         for c in clients {
             c.await.unwrap();

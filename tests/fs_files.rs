@@ -307,19 +307,8 @@ fn running_out_of_fds_is_an_error_and_the_runtime_carries_on() {
         });
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "running_out_of_fds_is_an_error_and_the_runtime_carries_on",
-            "--test-threads=1",
-        ])
-        .env("RINGOLO_CHILD_EMFILE", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran no test: {stdout}"
+    common::assert_passes_in_child(
+        "running_out_of_fds_is_an_error_and_the_runtime_carries_on",
+        "RINGOLO_CHILD_EMFILE",
     );
 }

@@ -419,17 +419,7 @@ fn idle_workers_use_no_cpu() {
         );
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "idle_workers_use_no_cpu", "--test-threads=1"])
-        .env("RINGOLO_CHILD_IDLE", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran no test: {stdout}"
-    );
+    common::assert_passes_in_child("idle_workers_use_no_cpu", "RINGOLO_CHILD_IDLE");
 }
 
 #[test]

@@ -160,23 +160,8 @@ fn writes_to_a_closed_peer_give_broken_pipe_not_sigpipe() {
         });
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "writes_to_a_closed_peer_give_broken_pipe_not_sigpipe",
-            "--test-threads=1",
-        ])
-        .env("RINGOLO_CHILD_SIGPIPE", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed ({:?}): {stdout}",
-        out.status
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran no test: {stdout}"
+    common::assert_passes_in_child(
+        "writes_to_a_closed_peer_give_broken_pipe_not_sigpipe",
+        "RINGOLO_CHILD_SIGPIPE",
     );
 }

@@ -166,16 +166,11 @@ fn main_macro_prints_setup_error_and_exits_nonzero() {
         ringolo::__private::block_on_main(b, async { unreachable!("must not run") });
         unreachable!("block_on_main returns only by exiting");
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "main_macro_prints_setup_error_and_exits_nonzero",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("RINGOLO_CHILD_MAIN", "1")
-        .output()
-        .unwrap();
+    let out = common::run_in_child(
+        "main_macro_prints_setup_error_and_exits_nonzero",
+        "RINGOLO_CHILD_MAIN",
+        &["--nocapture"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
     assert!(

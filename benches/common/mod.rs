@@ -28,3 +28,61 @@ pub fn process_cpu() -> Duration {
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
+
+/// One echo connection on ringolo: read up to `cap` bytes, write them back, until EOF or error.
+pub async fn ringolo_echo_conn(conn: ringolo::net::TcpStream, cap: usize) {
+    let mut buf = Vec::with_capacity(cap);
+    loop {
+        buf.clear();
+        let (n, b) = conn.read(buf).await;
+        if !matches!(n, Ok(n) if n > 0) {
+            return;
+        }
+        let (res, b) = conn.write_all(b).await;
+        if res.is_err() {
+            return;
+        }
+        buf = b;
+    }
+}
+
+/// The same connection loop on tokio.
+pub async fn tokio_echo_conn(mut conn: tokio::net::TcpStream, cap: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; cap];
+    loop {
+        let n = match conn.read(&mut buf).await {
+            Ok(n) if n > 0 => n,
+            _ => return,
+        };
+        if conn.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A closed-loop echo client on ringolo: `rounds` times, send `size` bytes and read them back.
+pub async fn ringolo_echo_client(s: ringolo::net::TcpStream, size: usize, rounds: usize) {
+    let mut msg = vec![7u8; size];
+    let mut back = Vec::with_capacity(size);
+    for _ in 0..rounds {
+        let (res, m) = s.write_all(msg).await;
+        res.unwrap();
+        msg = m;
+        back.clear();
+        let (res, b) = s.read_exact(back).await;
+        res.unwrap();
+        back = b;
+    }
+}
+
+/// The same client on tokio.
+pub async fn tokio_echo_client(mut s: tokio::net::TcpStream, size: usize, rounds: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let msg = vec![7u8; size];
+    let mut back = vec![0u8; size];
+    for _ in 0..rounds {
+        s.write_all(&msg).await.unwrap();
+        s.read_exact(&mut back).await.unwrap();
+    }
+}

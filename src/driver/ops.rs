@@ -296,6 +296,19 @@ struct IoVecs(Vec<libc::iovec>);
 // they are only handed to the kernel, never dereferenced here.
 unsafe impl std::marker::Send for IoVecs {}
 
+impl IoVecs {
+    /// Point one iovec at the initialised bytes of each buffer, in order (what a write sends).
+    fn fill_init<B: IoBuf>(&mut self, bufs: &[B]) {
+        self.0 = bufs
+            .iter()
+            .map(|b| libc::iovec {
+                iov_base: b.stable_ptr() as *mut _,
+                iov_len: b.bytes_init(),
+            })
+            .collect();
+    }
+}
+
 /// `IORING_OP_READV` into several buffers' spare parts, in order.
 #[derive(Debug)]
 pub struct Readv<B = Vec<u8>> {
@@ -387,14 +400,7 @@ impl<B: IoBuf> Writev<B> {
 unsafe impl<B: IoBuf> Operation for Writev<B> {
     type Output = BufResult<usize, Vec<B>>;
     fn build(&mut self) -> Entry {
-        self.iovecs.0 = self
-            .bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr() as *mut _,
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        self.iovecs.fill_init(&self.bufs);
         opcode::Writev::new(
             types::Fd(self.fd),
             self.iovecs.0.as_ptr(),
@@ -453,14 +459,7 @@ impl<B> std::fmt::Debug for SendVectored<B> {
 unsafe impl<B: IoBuf> Operation for SendVectored<B> {
     type Output = BufResult<usize, Vec<B>>;
     fn build(&mut self) -> Entry {
-        self.iovecs.0 = self
-            .bufs
-            .iter()
-            .map(|b| libc::iovec {
-                iov_base: b.stable_ptr() as *mut _,
-                iov_len: b.bytes_init(),
-            })
-            .collect();
+        self.iovecs.fill_init(&self.bufs);
         let hdr = &mut self.hdr.0;
         hdr.msg_iov = self.iovecs.0.as_mut_ptr();
         hdr.msg_iovlen = self.iovecs.0.len() as _;

@@ -75,3 +75,30 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_default()
 }
+
+/// Run the test `name` of this test binary again in a child process with `env_var` set (the
+/// test then takes its child branch), and return the child's output.
+pub fn run_in_child(name: &str, env_var: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["--exact", name, "--test-threads=1"];
+    args.extend_from_slice(extra);
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(&args)
+        .env(env_var, "1")
+        .output()
+        .unwrap()
+}
+
+/// `run_in_child`, asserting that the child's one test passed.
+pub fn assert_passes_in_child(name: &str, env_var: &str) {
+    let out = run_in_child(name, env_var, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed ({:?}): {stdout}",
+        out.status
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test: {stdout}"
+    );
+}
