@@ -577,3 +577,76 @@ fn two_thousand_echo_connections_with_random_yields_across_workers() {
     let m = rt.metrics();
     assert!(m.polls.iter().all(|&p| p > 0), "{m:?}");
 }
+
+#[test]
+fn several_threads_block_on_one_multi_thread_runtime_at_once() {
+    let rt = Arc::new(mt(2));
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let a = {
+        let rt = rt.clone();
+        std::thread::spawn(move || {
+            rt.block_on(async move {
+                // Holds its block_on until the other thread's block_on has run I/O.
+                let (r, w) = common::pipe();
+                common::write_all(w, b"x");
+                let (n, _) = Op::new(Read::new(r, Vec::with_capacity(1), u64::MAX)).await;
+                assert_eq!(n.unwrap(), 1);
+                common::close(r);
+                common::close(w);
+                ringolo::task::spawn_blocking(move || rx.recv().unwrap())
+                    .await
+                    .unwrap();
+            })
+        })
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    rt.block_on(async move {
+        ringolo::time::sleep(Duration::from_millis(5)).await;
+        let n = ringolo::spawn(async { 5 }).await.unwrap();
+        assert_eq!(n, 5);
+        tx.send(()).unwrap();
+    });
+    a.join().unwrap();
+}
+
+#[test]
+fn plain_fd_io_objects_keep_working_after_their_task_moves() {
+    let rt = mt(2);
+    let dir = std::env::temp_dir().join(format!("ringolo-mt-move-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("f");
+    std::fs::write(&path, b"0123456789").unwrap();
+    let moved = rt
+        .block_on(rt.spawn(async move {
+            let file = ringolo::fs::File::open(&path).await.unwrap();
+            let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+            let first = worker_index().unwrap();
+            // A sticky hog keeps this worker busy without yielding; this task, yielding, waits in
+            // the stealable run queue, and the idle worker takes it.
+            let hog = ringolo::task::spawn_with(TaskOpts::STICKY, async {
+                spin(Duration::from_millis(50));
+            });
+            let mut moved = false;
+            for _ in 0..100 {
+                ringolo::task::yield_now().await;
+                if worker_index().unwrap() != first {
+                    moved = true;
+                    break;
+                }
+            }
+            hog.await.unwrap();
+            // Objects created on the first worker, used from whichever worker polls now.
+            let (res, buf) = file.read_at(Vec::with_capacity(4), 3).await;
+            assert_eq!(res.unwrap(), 4);
+            assert_eq!(&buf[..], b"3456");
+            a.write_all(b"hey".to_vec()).await.0.unwrap();
+            let (res, buf) = b.read_exact(Vec::with_capacity(3)).await;
+            res.unwrap();
+            assert_eq!(&buf[..], b"hey");
+            file.close().await.unwrap();
+            moved
+        }))
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(moved, "the task was never stolen while its worker was busy");
+}

@@ -163,7 +163,7 @@ impl Builder {
                     n
                 };
                 let (mt_shared, workers) =
-                    multi_thread::new(n, ring, config, shared.blocking.clone())?;
+                    multi_thread::new(n, ring, config.clone(), shared.blocking.clone())?;
                 mt_shared.set_block_on(shared.clone());
                 core.set_multi_thread(mt_shared.clone());
                 let mut threads = Vec::with_capacity(n);
@@ -185,6 +185,8 @@ impl Builder {
                 Some(super::MultiThread {
                     shared: mt_shared,
                     threads,
+                    ring,
+                    config,
                 })
             }
         };

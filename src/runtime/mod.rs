@@ -40,6 +40,9 @@ pub struct Runtime {
 struct MultiThread {
     shared: Arc<multi_thread::Shared>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// For an extra `block_on` core when several threads block on the runtime at once.
+    ring: crate::driver::RingConfig,
+    config: crate::scheduler::current_thread::Config,
 }
 
 /// A cloneable reference to a runtime, usable from any thread to spawn onto it.
@@ -113,6 +116,23 @@ impl Runtime {
                  drive asynchronous tasks."
             );
         }
+        if let Some(mt) = &self.mt {
+            // Any number of threads may block on a multi-thread runtime at once, as in Tokio:
+            // the first uses the runtime's own block_on core, others get a core (and ring)
+            // of their own for the length of the call.
+            let taken = self.core.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if taken.is_none() {
+                return self.block_on_extra_core(mt, future);
+            }
+            let guard = CoreGuard {
+                rt: self,
+                core: taken,
+            };
+            let core: &Core = guard.core.as_deref().expect("core present");
+            // SAFETY: context rule 1 — as below.
+            let _enter = unsafe { context::enter(core) };
+            return core.block_on(pin!(future));
+        }
         let guard = self.take_core();
         let core: &Core = guard.core.as_deref().expect("core present");
         // SAFETY: context rule 1 — the core lives in `guard` on this stack frame and outlives
@@ -120,6 +140,29 @@ impl Runtime {
         let _enter = unsafe { context::enter(core) };
         let future = pin!(future);
         core.block_on(future)
+    }
+
+    #[track_caller]
+    fn block_on_extra_core<F: Future>(&self, mt: &MultiThread, future: F) -> F::Output {
+        let made = crate::scheduler::current_thread::new_with_pool(
+            mt.ring,
+            mt.config.clone(),
+            self.shared.blocking.clone(),
+        );
+        let (_shared, mut core) = match made {
+            Ok(pair) => pair,
+            Err(e) => panic!("ringolo: cannot set up a ring for a concurrent block_on: {e}"),
+        };
+        core.set_multi_thread(mt.shared.clone());
+        let out = {
+            // SAFETY: context rule 1 — `core` lives on this stack frame and outlives `_enter`.
+            let _enter = unsafe { context::enter(&core) };
+            core.block_on(pin!(future))
+        };
+        // SAFETY: context rule 1, as above.
+        let _enter = unsafe { context::enter(&core) };
+        core.shutdown_ring_only();
+        out
     }
 
     /// Spawn a task onto this runtime from anywhere. On a current-thread runtime it runs

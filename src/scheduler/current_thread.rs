@@ -210,6 +210,16 @@ pub(crate) fn new(
     ring: RingConfig,
     config: Config,
 ) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
+    let pool = BlockingPool::new(config.max_blocking_threads, config.thread_keep_alive);
+    new_with_pool(ring, config, pool)
+}
+
+/// A core whose blocking pool is `blocking` (shared with a multi-thread runtime).
+pub(crate) fn new_with_pool(
+    ring: RingConfig,
+    config: Config,
+    blocking: BlockingPool,
+) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
     // SAFETY: rule 1 — a plain syscall creating the eventfd; the result is checked before use.
     let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
     if fd < 0 {
@@ -229,7 +239,7 @@ pub(crate) fn new(
         inject_pending: AtomicBool::new(false),
         park_state: AtomicU8::new(RUNNING),
         eventfd,
-        blocking: BlockingPool::new(config.max_blocking_threads, config.thread_keep_alive),
+        blocking,
         config,
         panicked: AtomicBool::new(false),
         remote_unparks: AtomicU64::new(0),
@@ -436,8 +446,14 @@ impl Core {
     /// Cancel every task, then let the driver wait (bounded) for the kernel to finish with their
     /// buffers (driver rule 5).
     pub(crate) fn shutdown(&self) {
-        self.closed.set(true);
         self.shared.blocking.shutdown();
+        self.shutdown_ring_only();
+    }
+
+    /// `shutdown` without stopping the blocking pool (for an extra `block_on` core of a
+    /// multi-thread runtime, whose pool belongs to the runtime).
+    pub(crate) fn shutdown_ring_only(&self) {
+        self.closed.set(true);
         let injected = {
             let mut inject = self.shared.inject.lock().unwrap_or_else(|e| e.into_inner());
             inject.closed = true;
