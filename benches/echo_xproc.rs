@@ -1,7 +1,7 @@
 //! Cross-process TCP echo: the server runs in its own process pinned to cpu0 (ringolo's or
 //! tokio's current-thread runtime, alternately), a closed-loop client with 64 connections runs
-//! here pinned to cpu1. The metric is the server's CPU time (utime + stime from
-//! /proc/PID/stat) per round trip, the number a server operator pays.
+//! here pinned to cpu1. The metric is the server's CPU time (from /proc/PID/task/*/schedstat,
+//! nanosecond resolution) per round trip, the number a server operator pays.
 //!
 //! `cargo bench --bench echo_xproc` (add `quick` for fewer repetitions).
 
@@ -77,6 +77,40 @@ fn ringolo_multishot_server(addr: &str) {
     });
 }
 
+/// The read/write server over direct descriptors: each accepted socket is registered in the
+/// ring's file table, so ops skip the per-op file reference count.
+fn ringolo_direct_server(addr: &str) {
+    use futures::StreamExt;
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
+        println!("{}", l.local_addr().unwrap());
+        let mut incoming = l.incoming();
+        while let Some(c) = incoming.next().await {
+            let c = c.unwrap();
+            c.set_nodelay(true).unwrap();
+            ringolo::spawn(async move {
+                let d = ringolo::driver::DirectFd::register(&c).unwrap();
+                let mut buf = Vec::with_capacity(4096);
+                loop {
+                    buf.clear();
+                    let (n, b) = d.recv(buf).await;
+                    if !matches!(n, Ok(n) if n > 0) {
+                        return;
+                    }
+                    let (res, b) = d.send_all(b).await;
+                    if res.is_err() {
+                        return;
+                    }
+                    buf = b;
+                }
+            });
+        }
+    });
+}
+
 fn tokio_server(addr: &str) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -111,19 +145,21 @@ fn start_server(kind: &str) -> (Child, SocketAddr) {
     )
 }
 
+/// CPU time of every thread of the server, in nanoseconds (`/proc/PID/task/*/schedstat`,
+/// first field), which is far finer than utime + stime's clock ticks.
 fn server_cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    // utime and stime are fields 14 and 15; after the ")" they are at index 11 and 12.
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: a plain sysconf query.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
-    Duration::from_nanos(ticks * 1_000_000_000 / hz)
+    let mut ns = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let path = task.unwrap().path().join("schedstat");
+        if let Ok(stat) = std::fs::read_to_string(path) {
+            ns += stat
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(ns)
 }
 
 /// The closed-loop client: one tokio current-thread runtime keeps all connections in flight,
@@ -186,6 +222,7 @@ fn main() {
         match args[2].as_str() {
             "ringolo" => ringolo_server("127.0.0.1:0"),
             "ringolo-ms" => ringolo_multishot_server("127.0.0.1:0"),
+            "ringolo-direct" => ringolo_direct_server("127.0.0.1:0"),
             _ => tokio_server("127.0.0.1:0"),
         }
         return;

@@ -126,6 +126,41 @@ impl DirectFd {
         }
     }
 
+    /// `recv(2)` on a registered socket into the spare capacity, waiting for readiness first
+    /// (`IORING_RECVSEND_POLL_FIRST`).
+    pub async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        match self.target() {
+            Ok(t) => Op::new(super::ops::Recv::new(t, buf, 0).poll_first()).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// `send(2)` (with `MSG_NOSIGNAL`) of the initialised bytes on a registered socket.
+    pub async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        match self.target() {
+            Ok(t) => Op::new(super::ops::Send::new(t, buf, 0)).await,
+            Err(e) => (Err(e), buf),
+        }
+    }
+
+    /// Send all the initialised bytes on a registered socket.
+    pub async fn send_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut buf = buf;
+        let mut done = 0;
+        while done < total {
+            let (res, slice) = self.send(buf.slice(done..total)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
     /// Write the initialised bytes at `pos` (`u64::MAX`: the file position / a stream).
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
         match self.target() {

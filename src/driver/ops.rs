@@ -206,17 +206,17 @@ unsafe impl Operation for Close {
 /// `IORING_OP_RECV` into a buffer's spare part, with `MSG_*` flags (e.g. `MSG_PEEK`).
 #[derive(Debug)]
 pub struct Recv<B = Vec<u8>> {
-    fd: RawFd,
+    target: Target,
     buf: B,
     flags: i32,
     poll_first: bool,
 }
 
 impl<B: IoBufMut> Recv<B> {
-    /// Receive into `buf`'s spare capacity.
-    pub fn new(fd: RawFd, buf: B, flags: i32) -> Recv<B> {
+    /// Receive into `buf`'s spare capacity from a descriptor or a direct descriptor.
+    pub fn new(target: impl Into<Target>, buf: B, flags: i32) -> Recv<B> {
         Recv {
-            fd,
+            target: target.into(),
             buf,
             flags,
             poll_first: false,
@@ -240,10 +240,10 @@ unsafe impl<B: IoBufMut> Operation for Recv<B> {
         let len = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
         // SAFETY: buf rule 2 — `init <= bytes_total`.
         let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-        opcode::Recv::new(types::Fd(self.fd), ptr, len)
+        with_target!(self.target, |f| opcode::Recv::new(f, ptr, len)
             .flags(self.flags)
             .ioprio(if self.poll_first { 1 } else { 0 })
-            .build()
+            .build())
     }
     fn complete(mut self, result: io::Result<Completion>) -> Self::Output {
         match result {
@@ -261,15 +261,19 @@ unsafe impl<B: IoBufMut> Operation for Recv<B> {
 /// `IORING_OP_SEND` of a buffer's initialised bytes, with `MSG_*` flags.
 #[derive(Debug)]
 pub struct Send<B = Vec<u8>> {
-    fd: RawFd,
+    target: Target,
     buf: B,
     flags: i32,
 }
 
 impl<B: IoBuf> Send<B> {
-    /// Send `buf`'s initialised bytes.
-    pub fn new(fd: RawFd, buf: B, flags: i32) -> Send<B> {
-        Send { fd, buf, flags }
+    /// Send `buf`'s initialised bytes on a descriptor or a direct descriptor.
+    pub fn new(target: impl Into<Target>, buf: B, flags: i32) -> Send<B> {
+        Send {
+            target: target.into(),
+            buf,
+            flags,
+        }
     }
 }
 
@@ -278,9 +282,10 @@ unsafe impl<B: IoBuf> Operation for Send<B> {
     type Output = BufResult<usize, B>;
     fn build(&mut self) -> Entry {
         let len = u32::try_from(self.buf.bytes_init()).unwrap_or(u32::MAX);
-        opcode::Send::new(types::Fd(self.fd), self.buf.stable_ptr(), len)
+        let ptr = self.buf.stable_ptr();
+        with_target!(self.target, |f| opcode::Send::new(f, ptr, len)
             .flags(self.flags | libc::MSG_NOSIGNAL)
-            .build()
+            .build())
     }
     fn complete(self, result: io::Result<Completion>) -> Self::Output {
         (result.map(|c| c.result as usize), self.buf)

@@ -13,11 +13,14 @@
 //!    it is given.
 //! 2. A `sockaddr_storage` is read as `sockaddr_in` / `sockaddr_in6` only when its family says
 //!    so; all-zero is a valid value of these C structs, and of `msghdr` and `iovec`.
+//! 3. A synchronous `send(MSG_DONTWAIT)` (`stream::send_now`) reads only the initialised
+//!    bytes of a buffer the caller holds for the length of the call; nothing is handed to the
+//!    kernel beyond it.
 
 mod addr;
 mod ops;
 mod recv;
-mod stream;
+pub(crate) mod stream;
 mod tcp;
 mod udp;
 mod unix;
