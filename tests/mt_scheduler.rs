@@ -338,8 +338,8 @@ fn a_buffer_ring_shared_by_tasks_binds_whoever_uses_it() {
                 let mut rx = b.recv_multi(&r2);
                 assert_eq!(
                     ring_bindings(),
-                    Some((0, 1)),
-                    "using the clone moved its binding"
+                    Some((0, 2)),
+                    "using the clone moved its binding, and the stream binds its user"
                 );
                 let first = rx.next().await.unwrap().unwrap();
                 first.to_vec()
@@ -649,4 +649,33 @@ fn plain_fd_io_objects_keep_working_after_their_task_moves() {
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(moved, "the task was never stolen while its worker was busy");
+}
+
+#[test]
+fn an_in_flight_op_handed_to_another_task_binds_that_task() {
+    let rt = mt(2);
+    rt.block_on(rt.spawn(async {
+        let (r, w) = common::pipe();
+        let mut op = Op::new(Read::new(r, Vec::with_capacity(4), u64::MAX));
+        assert!(futures::poll!(&mut op).is_pending());
+        assert_eq!(ring_bindings(), Some((1, 0)));
+        // The receiver is spawned sticky on this worker, as the hand-over rule asks.
+        let receiver = ringolo::task::spawn_with(TaskOpts::STICKY, async move {
+            futures::pin_mut!(op);
+            assert!(futures::poll!(op.as_mut()).is_pending());
+            assert_eq!(ring_bindings(), Some((1, 0)), "the binding moved here");
+            common::write_all(w, b"data");
+            let (n, buf) = op.await;
+            assert_eq!(n.unwrap(), 4);
+            common::close(w);
+            buf
+        });
+        // Give the receiver its first poll, then check the binding left this task.
+        while ring_bindings() != Some((0, 0)) {
+            ringolo::task::yield_now().await;
+        }
+        assert_eq!(&receiver.await.unwrap()[..], b"data");
+        common::close(r);
+    }))
+    .unwrap();
 }

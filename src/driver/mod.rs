@@ -33,7 +33,7 @@
 //! skipped success CQE would leave its op waiting for ever.
 
 pub mod bufring;
-mod direct;
+pub(crate) mod direct;
 mod multishot;
 mod op;
 mod oplist;
@@ -920,6 +920,17 @@ impl Driver {
         self.ops.drain();
         self.orphans = 0;
         self.abandoned = true;
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if self.orphans > 0 {
+            // Rule 5: dropped without a finished shutdown (a worker or block_on that unwound):
+            // closing the ring does not stop the kernel at once, so what it may still write
+            // into is leaked, never freed.
+            self.leak_all("the ring was dropped without waiting for its in-flight operations");
+        }
     }
 }
 

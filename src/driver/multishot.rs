@@ -99,8 +99,12 @@ impl<T: MultishotOperation> Stream for Multishot<T> {
                 }
             }
             State::InFlight(key, ring) => {
+                let binding = &mut this.binding;
                 let polled = context::with_driver(|driver| {
-                    (driver.id == ring).then(|| driver.poll_stream(key, cx.waker()))
+                    (driver.id == ring).then(|| {
+                        op::rebind(binding, driver);
+                        driver.poll_stream(key, cx.waker())
+                    })
                 });
                 match polled.flatten() {
                     None => polled_off_ring(),

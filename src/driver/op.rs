@@ -124,6 +124,17 @@ pub(crate) fn bind_current(driver: &Driver) -> Option<RingBinding> {
     }
 }
 
+/// An in-flight op polled on its own ring by a task other than the one it counts for (it was
+/// handed over through a channel, say): move the binding to the task polling it now, so that
+/// task stays on this worker while the op is in flight.
+pub(crate) fn rebind(binding: &mut Option<RingBinding>, driver: &Driver) {
+    if driver.multi_thread && !binding.as_ref().is_some_and(|b| b.is_current()) {
+        if let Some(new) = RingBinding::current(BindKind::Op) {
+            *binding = Some(new);
+        }
+    }
+}
+
 impl<T: Operation> Unpin for Op<T> {}
 
 impl<T: Operation> Op<T> {
@@ -174,8 +185,12 @@ impl<T: Operation> Future for Op<T> {
                 }
             }
             Some((key, ring)) => {
+                let binding = &mut this.binding;
                 let polled = context::with_driver(|driver| {
-                    (driver.id == ring).then(|| driver.poll_op(key, cx.waker()))
+                    (driver.id == ring).then(|| {
+                        rebind(binding, driver);
+                        driver.poll_op(key, cx.waker())
+                    })
                 });
                 match polled.flatten() {
                     None => polled_off_ring(),

@@ -148,10 +148,12 @@ impl<T: Operation> Future for OpList<T> {
             }
             Some(ring) => {
                 let keys = &mut this.keys;
+                let binding = &mut this.binding;
                 let finished = context::with_driver(|driver| {
                     if driver.id != ring {
                         return None;
                     }
+                    op::rebind(binding, driver);
                     let mut finished = Vec::new();
                     for (i, slot) in keys.iter_mut().enumerate() {
                         if let Some(key) = *slot {

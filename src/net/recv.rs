@@ -22,18 +22,31 @@ pub struct RecvStream<'a> {
     done: bool,
     /// Set when the ring belongs to another io_uring (bufring rule 3): reported, then the end.
     misuse: Option<io::Error>,
+    /// The io_uring the buffer ring is registered with.
+    ring_id: u64,
+    /// Keeps the task polling the stream on that ring's worker, also between a dry ring's end
+    /// of the request and its re-arm (task rule 10).
+    _binding: crate::driver::direct::ResourceBinding,
     _socket: PhantomData<&'a ()>,
+}
+
+fn off_ring() -> io::Error {
+    io::Error::other(
+        "ringolo: a buffer ring was used on a ring other than the one it is registered with",
+    )
 }
 
 impl RecvStream<'_> {
     pub(crate) fn new(fd: RawFd, ring: &BufRing) -> Self {
+        let ring_id = ring.shared().driver();
         let here = crate::runtime::context::with_driver(|d| {
             ring.use_on(d);
-            d.id
+            (d.id, crate::driver::direct::ResourceBinding::new(d))
         });
-        let misuse = (here != Some(ring.shared().driver())).then(|| {
-            io::Error::other("ringolo: a buffer ring was used on a ring other than the one it is registered with")
-        });
+        let (misuse, binding) = match here {
+            Some((id, binding)) if id == ring_id => (None, binding),
+            _ => (Some(off_ring()), Default::default()),
+        };
         RecvStream {
             inner: Multishot::new(RecvMultiOp {
                 fd,
@@ -42,6 +55,8 @@ impl RecvStream<'_> {
             fd,
             done: false,
             misuse,
+            ring_id,
+            _binding: binding,
             _socket: PhantomData,
         }
     }
@@ -57,6 +72,13 @@ impl Stream for RecvStream<'_> {
         if let Some(e) = self.misuse.take() {
             self.done = true;
             return Poll::Ready(Some(Err(e)));
+        }
+        // Every submission (the first and each re-arm) must go to the buffer ring's own
+        // io_uring (bufring rule 3): group ids are per ring.
+        let ring_id = self.ring_id;
+        if crate::runtime::context::with_driver(|d| d.id == ring_id) != Some(true) {
+            self.done = true;
+            return Poll::Ready(Some(Err(off_ring())));
         }
         loop {
             match Pin::new(&mut self.inner).poll_next(cx) {

@@ -174,7 +174,12 @@ impl Builder {
                     match spawned {
                         Ok(t) => threads.push(t),
                         Err(e) => {
-                            mt_shared.begin_shutdown();
+                            // The started workers leave without running (the shutdown barrier
+                            // counts every worker, so they could never pass it).
+                            mt_shared.start(false);
+                            for t in threads {
+                                let _ = t.join();
+                            }
                             return Err(BuildError::other(
                                 "spawning a worker thread failed".into(),
                                 e,
@@ -182,6 +187,7 @@ impl Builder {
                         }
                     }
                 }
+                mt_shared.start(true);
                 Some(super::MultiThread {
                     shared: mt_shared,
                     threads,

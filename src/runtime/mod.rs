@@ -120,7 +120,18 @@ impl Runtime {
             // Any number of threads may block on a multi-thread runtime at once, as in Tokio:
             // the first uses the runtime's own block_on core, others get a core (and ring)
             // of their own for the length of the call.
-            let taken = self.core.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let taken = {
+                let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
+                match slot.take() {
+                    // A ring left with work bound to another thread (SINGLE_ISSUER) cannot
+                    // move here: leave it for that thread and use an extra core.
+                    Some(core) if !core.try_bind_current_thread() => {
+                        *slot = Some(core);
+                        None
+                    }
+                    other => other,
+                }
+            };
             if taken.is_none() {
                 return self.block_on_extra_core(mt, future);
             }
@@ -131,7 +142,8 @@ impl Runtime {
             let core: &Core = guard.core.as_deref().expect("core present");
             // SAFETY: context rule 1 — as below.
             let _enter = unsafe { context::enter(core) };
-            return core.block_on(pin!(future));
+            let future = pin!(future);
+            return core.block_on(future);
         }
         let guard = self.take_core();
         let core: &Core = guard.core.as_deref().expect("core present");
@@ -154,15 +166,24 @@ impl Runtime {
             Err(e) => panic!("ringolo: cannot set up a ring for a concurrent block_on: {e}"),
         };
         core.set_multi_thread(mt.shared.clone());
-        let out = {
-            // SAFETY: context rule 1 — `core` lives on this stack frame and outlives `_enter`.
-            let _enter = unsafe { context::enter(&core) };
-            core.block_on(pin!(future))
-        };
-        // SAFETY: context rule 1, as above.
-        let _enter = unsafe { context::enter(&core) };
-        core.shutdown_ring_only();
-        out
+        /// Shuts the extra core's ring down when the call ends, by return or by unwinding,
+        /// so ops the future left in flight are waited for (driver rule 5).
+        struct ShutdownOnExit(Box<Core>);
+        impl Drop for ShutdownOnExit {
+            fn drop(&mut self) {
+                // SAFETY: context rule 1 — the core is owned by this guard and outlives `_enter`.
+                let _enter = unsafe { context::enter(&self.0) };
+                self.0.shutdown_ring_only();
+            }
+        }
+        let guard = ShutdownOnExit(core);
+        // SAFETY: context rule 1 — `guard` lives on this stack frame and outlives `_enter`,
+        // declared after it and so dropped first.
+        let _enter = unsafe { context::enter(&guard.0) };
+        // Declared last, so dropped first (also when unwinding): its ops are orphaned while the
+        // context and the ring are still there.
+        let future = pin!(future);
+        guard.0.block_on(future)
     }
 
     /// Spawn a task onto this runtime from anywhere. On a current-thread runtime it runs

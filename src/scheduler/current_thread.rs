@@ -263,6 +263,11 @@ impl Core {
         &self.shared
     }
 
+    /// Whether this thread can drive the core's ring (see `Driver::bind_to_current_thread`).
+    pub(crate) fn try_bind_current_thread(&self) -> bool {
+        self.driver.borrow_mut().bind_to_current_thread().is_ok()
+    }
+
     /// The multi-thread runtime this core runs `block_on` for, if any.
     pub(crate) fn multi_thread(&self) -> Option<&Arc<crate::scheduler::multi_thread::Shared>> {
         self.mt.as_ref()

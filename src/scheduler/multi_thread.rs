@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     steals: AtomicU64,
     /// The `block_on` core, woken when a task panics under `UnhandledPanic::ShutdownRuntime`.
     block_on: std::sync::OnceLock<Arc<super::current_thread::Shared>>,
+    /// Set by the builder once every worker thread exists: `true` to run, `false` to leave.
+    start: Mutex<Option<bool>>,
+    started: std::sync::Condvar,
 }
 
 /// Counters of a multi-thread runtime.
@@ -174,6 +177,8 @@ pub(crate) fn new(
         unparks: AtomicU64::new(0),
         steals: AtomicU64::new(0),
         block_on: std::sync::OnceLock::new(),
+        start: Mutex::new(None),
+        started: std::sync::Condvar::new(),
     });
     let workers = drivers
         .into_iter()
@@ -195,6 +200,23 @@ pub(crate) fn new(
 }
 
 impl Shared {
+    /// Let the workers run (`true`) or leave without running (`false`, when not every worker
+    /// thread could be started — the shutdown barrier counts all of them).
+    pub(crate) fn start(&self, go: bool) {
+        *self.start.lock().unwrap_or_else(|e| e.into_inner()) = Some(go);
+        self.started.notify_all();
+    }
+
+    fn wait_for_start(&self) -> bool {
+        let mut go = self.start.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(go) = *go {
+                return go;
+            }
+            go = self.started.wait(go).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
     pub(crate) fn set_block_on(&self, core: Arc<super::current_thread::Shared>) {
         let _ = self.block_on.set(core);
     }
@@ -369,7 +391,10 @@ impl Schedule for Arc<Shared> {
             }
         });
         if let Some(task) = task {
-            self.schedule_remote(task);
+            // Our own handle on the shared state: once the task is queued it may run, finish
+            // and be freed on another thread, and with it the `Arc` that `self` borrows from.
+            let shared = Arc::clone(self);
+            shared.schedule_remote(task);
         }
     }
 
@@ -381,7 +406,10 @@ impl Schedule for Arc<Shared> {
             }
         });
         if let Some(task) = task {
-            self.schedule_remote(task);
+            // Our own handle on the shared state: once the task is queued it may run, finish
+            // and be freed on another thread, and with it the `Arc` that `self` borrows from.
+            let shared = Arc::clone(self);
+            shared.schedule_remote(task);
         }
     }
 
@@ -560,8 +588,11 @@ impl Worker {
     }
 
     fn run_task(&self, task: Notif) {
-        if self.searching.replace(false) && self.shared.idle.stop_searching() {
-            // The last searcher found work; there may be more for a sleeping worker.
+        if self.searching.replace(false)
+            && self.shared.idle.stop_searching()
+            && self.shared.has_stealable_work()
+        {
+            // The last searcher found work and more is waiting: let a sleeper look.
             self.shared.notify_parked();
         }
         // Rule 1: the home is set before the poll.
@@ -598,11 +629,15 @@ impl Worker {
             && !self.shared.shutdown.load(SeqCst)
             && remote.park.try_park()
         {
-            if remote.inbox.is_empty() && !self.shared.shutdown.load(SeqCst) {
-                let timeout = self.fire_timers();
-                if timeout != Some(Duration::ZERO) {
-                    self.with_driver(|d| d.park(timeout));
-                }
+            // Firing the due timers may wake tasks onto this worker (its LIFO slot or pinned
+            // queue, where no one else looks): then it must not sleep.
+            let timeout = self.fire_timers();
+            if remote.inbox.is_empty()
+                && !self.shared.shutdown.load(SeqCst)
+                && !self.has_local_work()
+                && timeout != Some(Duration::ZERO)
+            {
+                self.with_driver(|d| d.park(timeout));
             }
             remote.park.unparked();
         }
@@ -613,13 +648,45 @@ impl Worker {
         self.fire_timers();
     }
 
-    /// The worker thread's body.
+    /// The worker thread's body: wait for the builder's go, run until shutdown, shut down.
     pub(crate) fn run(self) {
-        if let Err(msg) = self.driver.borrow_mut().bind_to_current_thread() {
-            panic!("{msg}");
+        if !self.shared.wait_for_start() {
+            // The runtime could not start all its workers: leave at once (the driver's drop
+            // leaks rather than frees anything the kernel might still touch).
+            return;
         }
         // SAFETY: context rule 1 — `self` lives on this stack frame until after `_enter` drops.
         let _enter = unsafe { context::enter_worker(&self) };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_loop()));
+        if let Err(payload) = outcome {
+            // Task panics are caught by the harness; this is user code run outside a task (a
+            // foreign waker, an op payload's drop) or a ring that cannot be entered. Keeping a
+            // worker short would strand the tasks bound to it, so the runtime shuts down.
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic".into());
+            tracing::error!(
+                "ringolo: worker {} panicked ({what}); shutting the runtime down",
+                self.index
+            );
+            eprintln!(
+                "ringolo: worker {} panicked ({what}); shutting the runtime down",
+                self.index
+            );
+            self.shared.begin_shutdown();
+            if let Some(core) = self.shared.block_on.get() {
+                core.unpark();
+            }
+        }
+        self.shutdown();
+    }
+
+    fn run_loop(&self) {
+        if let Err(msg) = self.driver.borrow_mut().bind_to_current_thread() {
+            panic!("{msg}");
+        }
         while !self.shared.shutdown.load(Acquire) {
             if let Some(task) = self.next_task() {
                 self.run_task(task);
@@ -640,6 +707,8 @@ impl Worker {
         if self.searching.replace(false) {
             self.shared.idle.stop_searching();
         }
+        // Off the sleeper list (a panic may have left us on it).
+        self.shared.idle.wake(self.index);
         self.shared.barrier.wait();
         loop {
             let mut mine: Vec<OwnedTask> = Vec::new();
