@@ -679,3 +679,36 @@ fn an_in_flight_op_handed_to_another_task_binds_that_task() {
     }))
     .unwrap();
 }
+
+#[test]
+fn a_timer_wakes_one_idle_worker_not_all() {
+    let rt = mt(2);
+    // Let both workers go to sleep first.
+    rt.block_on(async { ringolo::time::sleep(Duration::from_millis(20)).await });
+    let before = rt.driver_stats().enters;
+    const TICKS: u64 = 100;
+    let ticker = rt.spawn(async {
+        let mut iv = ringolo::time::interval(Duration::from_millis(2));
+        for _ in 0..TICKS {
+            iv.tick().await;
+        }
+    });
+    rt.block_on(async {
+        // Now and then a short task wakes the idle worker, which then goes back to sleep
+        // while the ticker's timer exists: it must not take the timer's deadline too.
+        for _ in 0..8 {
+            ringolo::time::sleep(Duration::from_millis(20)).await;
+            rt.spawn(async {}).await.unwrap();
+        }
+        ticker.await.unwrap();
+    });
+    // Counters are published when a worker looks at its ring; give both a moment.
+    rt.block_on(async { ringolo::time::sleep(Duration::from_millis(20)).await });
+    let enters = rt.driver_stats().enters - before;
+    // One worker sleeps with the deadline: about one enter per tick (plus a few for the
+    // spawn and the join), not one per worker per tick.
+    assert!(
+        enters < TICKS * 3 / 2,
+        "{enters} ring enters for {TICKS} timer ticks on 2 workers"
+    );
+}

@@ -113,7 +113,7 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut TimerStore) -> R) -> Option<R> {
     with_current(|d| match d {
         Driving::Thread(core) => f(&mut core.timers.borrow_mut()),
-        Driving::Worker(w) => f(&mut w.shared().timers.lock().unwrap_or_else(|e| e.into_inner())),
+        Driving::Worker(w) => w.shared().with_timers(f),
     })
 }
 

@@ -29,6 +29,11 @@
 //! 6. **Shutdown** runs in phases separated by a barrier: every worker stops polling; each
 //!    shuts down the tasks whose home it is (so their ops are cancelled on the right ring);
 //!    then each drops what is left in its queues and shuts its ring down.
+//! 7. **Timer sleeper.** At most one parked worker sleeps with a timeout (the timers' next
+//!    deadline, recorded with it under the timers lock); the others sleep until I/O or an
+//!    unpark. Any change to the store under that lock that makes the next deadline earlier
+//!    than the recorded one unparks the sleeper, so no timer waits past its deadline for a
+//!    worker that is asleep.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -36,7 +41,7 @@ use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Barrier, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::current_thread::Config;
 use super::queue::{Idle, ParkState, RunQueue};
@@ -65,6 +70,14 @@ struct Owned {
 
 const OWNED_SHARDS: usize = 64;
 
+/// The workers' timer store, and which worker sleeps with its next deadline as timeout. Only
+/// one does, so a timer wakes one worker rather than all of them; a timer added with an
+/// earlier deadline unparks that worker so it sleeps again with the new one (rule 7).
+struct SharedTimers {
+    store: TimerStore,
+    sleeper: Option<(usize, Instant)>,
+}
+
 /// What other threads may touch of one worker.
 struct Remote {
     /// Stealable tasks (rule 2).
@@ -83,7 +96,7 @@ pub(crate) struct Shared {
     inject: RunQueue<Notif>,
     idle: Idle,
     owned: Box<[Mutex<Owned>]>,
-    pub(crate) timers: Mutex<TimerStore>,
+    timers: Mutex<SharedTimers>,
     pub(crate) config: Config,
     pub(crate) blocking: BlockingPool,
     pub(crate) panicked: AtomicBool,
@@ -168,7 +181,10 @@ pub(crate) fn new(
                 })
             })
             .collect(),
-        timers: Mutex::new(TimerStore::new()),
+        timers: Mutex::new(SharedTimers {
+            store: TimerStore::new(),
+            sleeper: None,
+        }),
         config,
         blocking,
         panicked: AtomicBool::new(false),
@@ -200,6 +216,26 @@ pub(crate) fn new(
 }
 
 impl Shared {
+    /// Run `f` on the shared timer store (context's `with_timers` on a worker). If it moved
+    /// the next deadline before the one the timer sleeper sleeps until, unpark it (rule 7).
+    pub(crate) fn with_timers<R>(&self, f: impl FnOnce(&mut TimerStore) -> R) -> R {
+        let mut t = self.timers.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f(&mut t.store);
+        let mut wake = None;
+        if let Some((worker, until)) = t.sleeper {
+            if t.store.next_deadline().is_some_and(|next| next < until) {
+                // Recorded as the new deadline so the same change does not unpark it twice.
+                t.sleeper = None;
+                wake = Some(worker);
+            }
+        }
+        drop(t);
+        if let Some(w) = wake {
+            self.unpark(w);
+        }
+        out
+    }
+
     /// Let the workers run (`true`) or leave without running (`false`, when not every worker
     /// thread could be started — the shutdown barrier counts all of them).
     pub(crate) fn start(&self, go: bool) {
@@ -537,18 +573,44 @@ impl Worker {
             .unwrap_or_else(|e| e.into_inner()) = self.stats();
     }
 
+    /// Fire what is due; the time until the next deadline.
     fn fire_timers(&self) -> Option<Duration> {
+        self.fire_timers_and_claim(false)
+    }
+
+    /// Fire what is due. With `claim`, about to sleep: become the timer sleeper if there is
+    /// a deadline and no one else is (returning the timeout to sleep with), or return `None`
+    /// (sleep without a timeout) when another worker already is (rule 7).
+    fn fire_timers_and_claim(&self, claim: bool) -> Option<Duration> {
         let mut wakers = Vec::new();
         let next = {
-            let mut timers = self.shared.timers.lock().unwrap_or_else(|e| e.into_inner());
-            let now = timers.now();
-            timers.fire(now, &mut wakers);
-            timers
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(timers.now()))
+            let mut t = self.shared.timers.lock().unwrap_or_else(|e| e.into_inner());
+            let now = t.store.now();
+            t.store.fire(now, &mut wakers);
+            let next = t.store.next_deadline();
+            match (claim, t.sleeper, next) {
+                (false, _, next) => next.map(|d| d.saturating_duration_since(now)),
+                (true, Some((other, _)), _) if other != self.index => None,
+                (true, _, Some(deadline)) => {
+                    t.sleeper = Some((self.index, deadline));
+                    Some(deadline.saturating_duration_since(now))
+                }
+                (true, _, None) => {
+                    t.sleeper = None;
+                    None
+                }
+            }
         };
         wakers.into_iter().for_each(std::task::Waker::wake);
         next
+    }
+
+    /// Back from sleep: give up the timer-sleeper role (rule 7).
+    fn release_timer_role(&self) {
+        let mut t = self.shared.timers.lock().unwrap_or_else(|e| e.into_inner());
+        if t.sleeper.is_some_and(|(w, _)| w == self.index) {
+            t.sleeper = None;
+        }
     }
 
     /// Steal half of another worker's queue, or take from the injection queue.
@@ -631,7 +693,7 @@ impl Worker {
         {
             // Firing the due timers may wake tasks onto this worker (its LIFO slot or pinned
             // queue, where no one else looks): then it must not sleep.
-            let timeout = self.fire_timers();
+            let timeout = self.fire_timers_and_claim(true);
             if remote.inbox.is_empty()
                 && !self.shared.shutdown.load(SeqCst)
                 && !self.has_local_work()
@@ -639,6 +701,7 @@ impl Worker {
             {
                 self.with_driver(|d| d.park(timeout));
             }
+            self.release_timer_role();
             remote.park.unparked();
         }
         if !idle.wake(self.index) {
