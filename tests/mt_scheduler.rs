@@ -712,3 +712,49 @@ fn a_timer_wakes_one_idle_worker_not_all() {
         "{enters} ring enters for {TICKS} timer ticks on 2 workers"
     );
 }
+
+/// A timeout op whose payload panics when the driver drops it: user code that runs on a
+/// worker outside any task.
+struct PanickyDrop(ringolo::driver::ops::Timeout);
+
+// SAFETY: the entry is the inner Timeout's, which owns everything it points to.
+unsafe impl ringolo::driver::Operation for PanickyDrop {
+    type Output = std::io::Result<()>;
+    fn build(&mut self) -> io_uring::squeue::Entry {
+        self.0.build()
+    }
+    fn complete(self, _result: std::io::Result<ringolo::driver::Completion>) -> Self::Output {
+        std::mem::forget(self);
+        Ok(())
+    }
+}
+
+impl Drop for PanickyDrop {
+    fn drop(&mut self) {
+        panic!("payload drop panicked");
+    }
+}
+
+#[test]
+fn a_panic_on_a_worker_outside_any_task_shuts_the_runtime_down_without_hanging() {
+    let rt = mt(2);
+    let long = rt.spawn(async {
+        ringolo::time::sleep(Duration::from_secs(30)).await;
+    });
+    rt.block_on(rt.spawn(async {
+        // Submitted, then dropped: the driver keeps the payload until the final CQE and
+        // drops it on the worker, where the panic escapes every task.
+        let mut op = Op::new(PanickyDrop(Timeout::new(Duration::from_secs(30))));
+        assert!(futures::poll!(&mut op).is_pending());
+        // Sticky: stays on this worker, so the op reaches the kernel before it is dropped.
+        ringolo::time::sleep(Duration::from_millis(5)).await;
+        drop(op);
+    }))
+    .unwrap();
+    let t0 = Instant::now();
+    // The runtime shut down: the long task was cancelled rather than left to run.
+    let err = rt.block_on(long).unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    drop(rt);
+    assert!(t0.elapsed() < Duration::from_secs(5), "shutdown hung");
+}

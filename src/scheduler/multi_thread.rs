@@ -762,10 +762,10 @@ impl Worker {
             }
             self.park();
         }
-        self.shutdown();
     }
 
-    /// Rule 6.
+    /// Rule 6. Every worker passes both barriers even if user code run here panics (a
+    /// future's or payload's drop), or the others would wait for ever.
     fn shutdown(&self) {
         if self.searching.replace(false) {
             self.shared.idle.stop_searching();
@@ -773,6 +773,22 @@ impl Worker {
         // Off the sleeper list (a panic may have left us on it).
         self.shared.idle.wake(self.index);
         self.shared.barrier.wait();
+        let cancelled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.cancel_my_tasks()));
+        self.shared.barrier.wait();
+        let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.close_queues_and_ring()
+        }));
+        if cancelled.is_err() || closed.is_err() {
+            tracing::error!(
+                "ringolo: worker {} panicked while shutting down",
+                self.index
+            );
+        }
+    }
+
+    /// Shutdown phase 2: cancel the tasks whose home is this worker (rule 6).
+    fn cancel_my_tasks(&self) {
         loop {
             let mut mine: Vec<OwnedTask> = Vec::new();
             for shard in self.shared.owned.iter() {
@@ -797,7 +813,10 @@ impl Worker {
                 t.shutdown();
             }
         }
-        self.shared.barrier.wait();
+    }
+
+    /// Shutdown phase 3: drop what is left in the queues, then shut the ring down (rule 6).
+    fn close_queues_and_ring(&self) {
         loop {
             let mut left: Vec<Notif> = self.pinned.borrow_mut().drain(..).collect();
             left.extend(self.lifo.take());
