@@ -1,4 +1,5 @@
-//! The main demo: spawn, join, sleep, a chain, a batch and a multishot tick.
+//! The main demo: spawn, join, work stealing across workers, sleep, a chain, a batch and a
+//! multishot tick.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,33 @@ async fn main() {
         squares.push(h.await.expect("task failed"));
     }
     println!("spawned 4 tasks, joined: {squares:?}");
+
+    // work stealing: #[ringolo::main] builds a multi-thread runtime (one worker per CPU, each
+    // with its own io_uring); 2,000 short tasks spawned from one task spread over the workers
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    let fan_out = {
+        let seen = seen.clone();
+        ringolo::spawn(async move {
+            let tasks: Vec<_> = (0..2000)
+                .map(|_| {
+                    let seen = seen.clone();
+                    ringolo::spawn(async move {
+                        let t = Instant::now();
+                        while t.elapsed() < Duration::from_micros(20) {
+                            std::hint::spin_loop();
+                        }
+                        let w = ringolo::runtime::worker_index();
+                        *seen.lock().unwrap().entry(w).or_insert(0) += 1;
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task failed");
+            }
+        })
+    };
+    fan_out.await.expect("fan-out failed");
+    println!("2000 tasks by worker: {:?}", seen.lock().unwrap());
 
     // sleep
     let t = Instant::now();

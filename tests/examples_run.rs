@@ -28,6 +28,7 @@ fn demo_runs() {
         "\"hello, ring\"",
         "all ok = true",
         "5 ticks",
+        "2000 tasks by worker: {Some(0)",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
