@@ -165,3 +165,31 @@ fn writes_to_a_closed_peer_give_broken_pipe_not_sigpipe() {
         "RINGOLO_CHILD_SIGPIPE",
     );
 }
+
+#[test]
+fn immediate_writes_still_let_other_tasks_run() {
+    // Writes that the socket takes at once complete without the ring, but a task gets only a
+    // bounded number of those per poll before it must yield.
+    common::rt().block_on(async {
+        let (a, b) = ringolo::net::UnixStream::pair().unwrap();
+        let other_ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = other_ran.clone();
+        let writer = ringolo::spawn(async move {
+            // More writes than the budget, fewer than fill the socket (each small write of a
+            // Unix stream costs about 1 KiB of send buffer).
+            for _ in 0..150 {
+                a.write_all(b"x".to_vec()).await.0.unwrap();
+            }
+            flag.load(std::sync::atomic::Ordering::SeqCst)
+        });
+        let flag = other_ran.clone();
+        ringolo::spawn(async move { flag.store(true, std::sync::atomic::Ordering::SeqCst) });
+        assert!(
+            writer.await.unwrap(),
+            "the writer never yielded to the other task"
+        );
+        let (res, buf) = b.read_exact(Vec::with_capacity(150)).await;
+        res.unwrap();
+        assert!(buf.iter().all(|&c| c == b'x'));
+    });
+}

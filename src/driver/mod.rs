@@ -905,12 +905,22 @@ impl Driver {
     fn leak_all(&mut self, why: &str) {
         let mut leaked = 0u64;
         for (_, life) in self.ops.iter_mut() {
-            if let Lifecycle::Orphaned { keep_alive, .. } = life {
-                if let Some(p) = keep_alive.take() {
-                    // Rule 5: the kernel may still write into it; leaking is the only safe choice.
-                    std::mem::forget(p);
-                    leaked += 1;
+            match life {
+                Lifecycle::Orphaned { keep_alive, .. } => {
+                    if let Some(p) = keep_alive.take() {
+                        // Rule 5: the kernel may still write into it; leaking is the only safe
+                        // choice.
+                        std::mem::forget(p);
+                        leaked += 1;
+                    }
                 }
+                // A finished result nobody will take (an accepted or opened fd): undo it.
+                Lifecycle::Completed {
+                    res,
+                    flags,
+                    reclaim,
+                } => reclaim.apply(*res, *flags, &self.buf_rings),
+                _ => {}
             }
         }
         if leaked > 0 {

@@ -25,7 +25,7 @@ pub struct RecvStream<'a> {
     /// The io_uring the buffer ring is registered with.
     ring_id: u64,
     /// Keeps the task polling the stream on that ring's worker, also between a dry ring's end
-    /// of the request and its re-arm (task rule 10).
+    /// of the request and its re-arm (task rule 10); moves to whichever task polls it.
     _binding: crate::driver::direct::ResourceBinding,
     _socket: PhantomData<&'a ()>,
 }
@@ -76,7 +76,16 @@ impl Stream for RecvStream<'_> {
         // Every submission (the first and each re-arm) must go to the buffer ring's own
         // io_uring (bufring rule 3): group ids are per ring.
         let ring_id = self.ring_id;
-        if crate::runtime::context::with_driver(|d| d.id == ring_id) != Some(true) {
+        let binding = &self._binding;
+        let on_ring = crate::runtime::context::with_driver(|d| {
+            let mine = d.id == ring_id;
+            if mine {
+                // Whoever polls the stream now is the task to keep on this worker.
+                binding.use_on(d);
+            }
+            mine
+        });
+        if on_ring != Some(true) {
             self.done = true;
             return Poll::Ready(Some(Err(off_ring())));
         }

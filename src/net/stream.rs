@@ -1,6 +1,7 @@
 //! The I/O methods every stream socket (TCP, Unix) shares, written once.
 
-/// Expands, inside `impl` of a type with `fn fd(&self) -> RawFd` and `IntoRawFd`, to the
+/// Expands, inside `impl` of a type with `fn fd(&self) -> RawFd`, `fn sends(&self) ->
+/// &SendsInFlight` and `IntoRawFd`, to the
 /// completion-style stream methods: read, write, read_exact, write_all, readv, writev, recv,
 /// send, peek, close and shutdown.
 macro_rules! stream_io_methods {
@@ -23,9 +24,14 @@ macro_rules! stream_io_methods {
             &self,
             buf: B,
         ) -> $crate::buf::BufResult<usize, B> {
-            if let Some(res) = $crate::net::stream::send_now(self.fd(), &buf) {
-                return (res, buf);
+            // Never ahead of a send still queued or in flight on this socket (its bytes first),
+            // and within the task's budget of immediate completions (others get their turn).
+            if self.sends().is_zero() && $crate::task::take_immediate_budget() {
+                if let Some(res) = $crate::net::stream::send_now(self.fd(), &buf) {
+                    return (res, buf);
+                }
             }
+            let _in_flight = self.sends().enter();
             // send(MSG_NOSIGNAL) rather than write: a closed peer gives EPIPE, never SIGPIPE.
             $crate::driver::Op::new($crate::driver::ops::Send::new(self.fd(), buf, 0)).await
         }

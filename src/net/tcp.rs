@@ -12,7 +12,38 @@ use crate::driver::{Op, OpList};
 
 /// An owned socket descriptor, closed on the ring when dropped.
 #[derive(Debug)]
-pub(crate) struct Socket(pub(crate) RawFd);
+pub(crate) struct Socket(pub(crate) RawFd, pub(crate) SendsInFlight);
+
+/// `IORING_OP_SEND`s of a stream socket not yet finished: while there are any, a new write
+/// must not go out with an immediate `send(2)`, or its bytes could overtake theirs.
+#[derive(Debug, Default)]
+pub(crate) struct SendsInFlight(std::sync::atomic::AtomicU32);
+
+impl SendsInFlight {
+    pub(crate) fn is_zero(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire) == 0
+    }
+
+    /// Count one send until the returned guard drops.
+    pub(crate) fn enter(&self) -> SendGuard<'_> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        SendGuard(self)
+    }
+}
+
+pub(crate) struct SendGuard<'a>(&'a SendsInFlight);
+
+impl Drop for SendGuard<'_> {
+    fn drop(&mut self) {
+        (self.0).0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(fd: RawFd) -> Socket {
+        Socket(fd, SendsInFlight::default())
+    }
+}
 
 impl Drop for Socket {
     fn drop(&mut self) {
@@ -38,7 +69,7 @@ async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
         ty: libc::SOCK_STREAM,
     })
     .await
-    .map(|fd| Socket(fd as RawFd))
+    .map(|fd| Socket::new(fd as RawFd))
 }
 
 /// The one socket-option helper every synchronous setter goes through: `setsockopt(2)` with a
@@ -177,7 +208,9 @@ impl TcpListener {
         };
         match Op::new(op).await? {
             NetOutput::Accepted(fd, addr) => {
-                let stream = TcpStream { sock: Socket(fd) };
+                let stream = TcpStream {
+                    sock: Socket::new(fd),
+                };
                 Ok((stream, addr?))
             }
             NetOutput::Value(_) => unreachable!("accept yields a connection"),
@@ -187,7 +220,9 @@ impl TcpListener {
     /// Every incoming connection, from one multishot accept. Dropping the stream cancels it
     /// and closes connections accepted but not taken.
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming::new(self.sock.0, |fd| TcpStream { sock: Socket(fd) })
+        Incoming::new(self.sock.0, |fd| TcpStream {
+            sock: Socket::new(fd),
+        })
     }
 
     /// The address the listener is bound to.
@@ -228,6 +263,10 @@ impl TcpStream {
 
     fn fd(&self) -> RawFd {
         self.sock.0
+    }
+
+    fn sends(&self) -> &SendsInFlight {
+        &self.sock.1
     }
 
     crate::net::stream::stream_io_methods!();

@@ -140,7 +140,7 @@ impl UdpSocket {
             } else {
                 libc::AF_INET6
             };
-            let sock = Socket(
+            let sock = Socket::new(
                 run(NetOp::Socket {
                     domain,
                     ty: libc::SOCK_DGRAM,

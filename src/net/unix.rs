@@ -16,7 +16,7 @@ async fn unix_socket(ty: i32) -> io::Result<Socket> {
         ty,
     })
     .await
-    .map(|fd| Socket(fd as RawFd))
+    .map(|fd| Socket::new(fd as RawFd))
 }
 
 /// `bind` through the ring, or the syscall where the kernel has no `IORING_OP_BIND`.
@@ -46,7 +46,7 @@ fn socketpair(ty: i32) -> io::Result<(Socket, Socket)> {
     {
         return Err(io::Error::last_os_error());
     }
-    Ok((Socket(fds[0]), Socket(fds[1])))
+    Ok((Socket::new(fds[0]), Socket::new(fds[1])))
 }
 
 /// A Unix-domain stream socket listening for connections. A path starting with a NUL byte
@@ -96,7 +96,9 @@ impl UnixListener {
         };
         match Op::new(op).await? {
             NetOutput::Accepted(fd, _) => {
-                let stream = UnixStream { sock: Socket(fd) };
+                let stream = UnixStream {
+                    sock: Socket::new(fd),
+                };
                 let addr = stream.peer_addr().unwrap_or(UnixAddr::Unnamed);
                 Ok((stream, addr))
             }
@@ -106,7 +108,9 @@ impl UnixListener {
 
     /// Every incoming connection, from one multishot accept.
     pub fn incoming(&self) -> UnixIncoming<'_> {
-        UnixIncoming::new(self.sock.0, |fd| UnixStream { sock: Socket(fd) })
+        UnixIncoming::new(self.sock.0, |fd| UnixStream {
+            sock: Socket::new(fd),
+        })
     }
 
     /// The bound address.
@@ -147,6 +151,10 @@ impl UnixStream {
 
     fn fd(&self) -> RawFd {
         self.sock.0
+    }
+
+    fn sends(&self) -> &super::tcp::SendsInFlight {
+        &self.sock.1
     }
 
     crate::net::stream::stream_io_methods!();

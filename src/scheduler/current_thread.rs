@@ -356,6 +356,7 @@ impl Core {
         let interval = self.shared.config.event_interval.max(1);
         loop {
             if root.woken.swap(false, AcqRel) {
+                crate::task::reset_immediate_budget();
                 if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                     // Closes and cancellations queued by the last poll (a listener dropped at
                     // the end of the future) reach the kernel now, not at some later turn.
@@ -370,6 +371,12 @@ impl Core {
                 ran += 1;
             }
             self.polls.set(self.polls.get() + ran as u64);
+            if self.mt.as_ref().is_some_and(|mt| mt.is_shut_down()) {
+                panic!(
+                    "ringolo: the multi-thread runtime shut down (a worker thread panicked outside \
+                     any task; see the message above)"
+                );
+            }
             let mt_panicked = self.mt.as_ref().is_some_and(|mt| mt.panicked.load(Acquire));
             if self.shared.panicked.load(Acquire) || mt_panicked {
                 panic!(

@@ -32,8 +32,10 @@
 //! 7. **Timer sleeper.** At most one parked worker sleeps with a timeout (the timers' next
 //!    deadline, recorded with it under the timers lock); the others sleep until I/O or an
 //!    unpark. Any change to the store under that lock that makes the next deadline earlier
-//!    than the recorded one unparks the sleeper, so no timer waits past its deadline for a
-//!    worker that is asleep.
+//!    than the recorded one unparks the sleeper. A worker that wakes gives the role up and
+//!    fires due timers whenever it looks at its ring (every `event_interval` polls and before
+//!    it parks), so a timer is late only while that worker is inside one long poll — the
+//!    same exposure Tokio's timer driver has.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -371,6 +373,11 @@ impl Shared {
             .collect()
     }
 
+    /// Whether shutdown has begun (only a worker panic begins it while `block_on` can run).
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
     /// Begin shutdown: workers stop polling tasks and leave their loops (rule 6).
     pub(crate) fn begin_shutdown(&self) {
         self.shutdown.store(true, SeqCst);
@@ -650,10 +657,11 @@ impl Worker {
     }
 
     fn run_task(&self, task: Notif) {
-        if self.searching.replace(false)
-            && self.shared.idle.stop_searching()
-            && self.shared.has_stealable_work()
-        {
+        if self.searching.replace(false) && self.shared.idle.stop_searching() && {
+            // Order the count's decrement before the queue reads (queue rule 3).
+            std::sync::atomic::fence(SeqCst);
+            self.shared.has_stealable_work()
+        } {
             // The last searcher found work and more is waiting: let a sleeper look.
             self.shared.notify_parked();
         }
@@ -725,23 +733,26 @@ impl Worker {
             // Task panics are caught by the harness; this is user code run outside a task (a
             // foreign waker, an op payload's drop) or a ring that cannot be entered. Keeping a
             // worker short would strand the tasks bound to it, so the runtime shuts down.
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic".into());
-            tracing::error!(
-                "ringolo: worker {} panicked ({what}); shutting the runtime down",
-                self.index
-            );
-            eprintln!(
-                "ringolo: worker {} panicked ({what}); shutting the runtime down",
-                self.index
-            );
             self.shared.begin_shutdown();
             if let Some(core) = self.shared.block_on.get() {
                 core.unpark();
             }
+            // Reporting runs user code too (a tracing subscriber, the payload's drop, stderr):
+            // nothing of it may keep this worker from the shutdown barriers.
+            let index = self.index;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".into());
+                std::mem::forget(payload);
+                let msg =
+                    format!("ringolo: worker {index} panicked ({what}); shutting the runtime down");
+                tracing::error!("{msg}");
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "{msg}");
+            }));
         }
         self.shutdown();
     }

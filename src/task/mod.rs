@@ -161,9 +161,16 @@ pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }
 
+/// Operations a task may complete without waiting (an immediate `send`) in one poll before
+/// it must go through the ring and yield, so a task writing to a fast consumer cannot keep
+/// its worker from other tasks, its completions and its timers.
+const IMMEDIATE_BUDGET: u32 = 64;
+
 thread_local! {
     /// The task being polled on this thread, or null (rule 9).
     static CURRENT_TASK: Cell<*const Header> = const { Cell::new(std::ptr::null()) };
+    /// What is left of the polled task's immediate-completion budget.
+    static IMMEDIATE_LEFT: Cell<u32> = const { Cell::new(IMMEDIATE_BUDGET) };
     /// Set by `yield_now` when it deferred a self-wake; read and cleared by the harness.
     static SELF_YIELD: Cell<bool> = const { Cell::new(false) };
 }
@@ -230,8 +237,28 @@ impl std::fmt::Debug for RingBinding {
 /// Marks a task as the one being polled on this thread until the guard drops.
 pub(crate) struct CurrentTaskGuard(*const Header);
 
+/// Spend one unit of the polled task's immediate-completion budget; `false` when it is spent
+/// (then the caller submits to the ring and the task yields). Outside a task (in `block_on`'s
+/// own future) the budget is refilled by every poll of that future as well.
+pub(crate) fn take_immediate_budget() -> bool {
+    IMMEDIATE_LEFT.with(|b| {
+        let left = b.get();
+        if left == 0 {
+            return false;
+        }
+        b.set(left - 1);
+        true
+    })
+}
+
+/// Refill the budget: a new poll starts.
+pub(crate) fn reset_immediate_budget() {
+    IMMEDIATE_LEFT.with(|b| b.set(IMMEDIATE_BUDGET));
+}
+
 impl CurrentTaskGuard {
     pub(crate) fn enter(header: std::ptr::NonNull<Header>) -> CurrentTaskGuard {
+        reset_immediate_budget();
         CurrentTaskGuard(CURRENT_TASK.with(|c| c.replace(header.as_ptr())))
     }
 }
