@@ -746,7 +746,8 @@ impl Worker {
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "a non-string panic".into());
-                std::mem::forget(payload);
+                // Its drop is user code too, inside this catch.
+                drop(payload);
                 let msg =
                     format!("ringolo: worker {index} panicked ({what}); shutting the runtime down");
                 tracing::error!("{msg}");
