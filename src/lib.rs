@@ -13,9 +13,15 @@
 //! - [`task`] — Tokio's task design: one allocation per task with a header (atomic state word,
 //!   vtable), the future or its output, and the join waker. [`spawn`] returns a
 //!   [`JoinHandle`](task::JoinHandle) that can abort; panics are caught per task.
-//! - `scheduler` — the current-thread scheduler: a local run queue, an inject queue for other
-//!   threads, and parking inside `io_uring_enter` with the next timer deadline as timeout. A
+//! - `scheduler` — two flavors. Current-thread: a local run queue, an inject queue for other
+//!   threads, and parking inside `io_uring_enter` with the next timer deadline as timeout; a
 //!   remote wake writes an eventfd that a multishot poll on the ring turns into a completion.
+//!   Multi-thread (the default of `#[ringolo::main]`): one ring per worker, work stealing that
+//!   moves a task only when it has no op in flight and holds no ring-bound resource (counted
+//!   against the task being polled, never read from a waker), `TaskOpts::STICKY`, at most one
+//!   searching worker, loom-checked queues and park/unpark. See `docs/design/scheduler.md`.
+//! - [`net`], [`fs`], [`buf`] — completion-style I/O: buffers are lent to the kernel by value
+//!   and come back with the result.
 //! - [`time`] — a userspace timer store (one kernel wait for any number of sleeps, pausable
 //!   clock), `sleep`, `timeout`, `interval`, and a kernel-side multishot [`time::Tick`].
 //! - [`runtime`] — `Builder`, `Runtime`, `Handle`; typed [`BuildError`](runtime::BuildError)
