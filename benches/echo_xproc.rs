@@ -31,48 +31,47 @@ fn num_cpus() -> usize {
         .unwrap_or(1)
 }
 
-fn ringolo_server(addr: &str) {
+/// A ringolo current-thread server: `setup` runs once inside the runtime, then every accepted
+/// connection (with `TCP_NODELAY`) is served by its own task made by `serve`.
+fn ringolo_serve<S, Fut>(addr: &str, setup: impl FnOnce() -> S, serve: impl Fn(TcpConn, S) -> Fut)
+where
+    S: Clone,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     use futures::StreamExt;
     let rt = ringolo::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     rt.block_on(async {
+        let state = setup();
         let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
         println!("{}", l.local_addr().unwrap());
         let mut incoming = l.incoming();
         while let Some(c) = incoming.next().await {
             let c = c.unwrap();
             c.set_nodelay(true).unwrap();
-            ringolo::spawn(common::ringolo_echo_conn(c, 4096));
+            ringolo::spawn(serve(c, state.clone()));
         }
     });
+}
+
+type TcpConn = ringolo::net::TcpStream;
+
+fn ringolo_server(addr: &str) {
+    ringolo_serve(addr, || (), |c, ()| common::ringolo_echo_conn(c, 4096));
 }
 
 /// The same server built on a multishot `recv` over a provided-buffer ring: the socket's poll
 /// stays armed across messages and each received buffer is written back as it is.
 fn ringolo_multishot_server(addr: &str) {
     use futures::StreamExt;
-    let rt = ringolo::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let ring = ringolo::net::BufRing::new(1024, 4096).unwrap();
-        let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
-        println!("{}", l.local_addr().unwrap());
-        let mut incoming = l.incoming();
-        while let Some(c) = incoming.next().await {
-            let c = c.unwrap();
-            c.set_nodelay(true).unwrap();
-            let ring = ring.clone();
-            ringolo::spawn(async move {
-                let mut rx = c.recv_multi(&ring);
-                while let Some(Ok(buf)) = rx.next().await {
-                    let (res, _) = c.write_all(buf).await;
-                    if res.is_err() {
-                        return;
-                    }
-                }
-            });
+    let ring = || ringolo::net::BufRing::new(1024, 4096).unwrap();
+    ringolo_serve(addr, ring, |c, ring| async move {
+        let mut rx = c.recv_multi(&ring);
+        while let Some(Ok(buf)) = rx.next().await {
+            if c.write_all(buf).await.0.is_err() {
+                return;
+            }
         }
     });
 }
@@ -80,35 +79,26 @@ fn ringolo_multishot_server(addr: &str) {
 /// The read/write server over direct descriptors: each accepted socket is registered in the
 /// ring's file table, so ops skip the per-op file reference count.
 fn ringolo_direct_server(addr: &str) {
-    use futures::StreamExt;
-    let rt = ringolo::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
-        println!("{}", l.local_addr().unwrap());
-        let mut incoming = l.incoming();
-        while let Some(c) = incoming.next().await {
-            let c = c.unwrap();
-            c.set_nodelay(true).unwrap();
-            ringolo::spawn(async move {
-                let d = ringolo::driver::DirectFd::register(&c).unwrap();
-                let mut buf = Vec::with_capacity(4096);
-                loop {
-                    buf.clear();
-                    let (n, b) = d.recv(buf).await;
-                    if !matches!(n, Ok(n) if n > 0) {
-                        return;
-                    }
-                    let (res, b) = d.send_all(b).await;
-                    if res.is_err() {
-                        return;
-                    }
-                    buf = b;
+    ringolo_serve(
+        addr,
+        || (),
+        |c, ()| async move {
+            let d = ringolo::driver::DirectFd::register(&c).unwrap();
+            let mut buf = Vec::with_capacity(4096);
+            loop {
+                buf.clear();
+                let (n, b) = d.recv(buf).await;
+                if !matches!(n, Ok(n) if n > 0) {
+                    return;
                 }
-            });
-        }
-    });
+                let (res, b) = d.send_all(b).await;
+                if res.is_err() {
+                    return;
+                }
+                buf = b;
+            }
+        },
+    );
 }
 
 fn tokio_server(addr: &str) {
