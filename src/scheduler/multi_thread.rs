@@ -425,35 +425,29 @@ fn bound_home(header: &Header) -> Option<usize> {
     }
 }
 
+/// A wake (or a yield) of one of this runtime's tasks, from any thread.
+fn schedule(shared: &Arc<Shared>, task: Notif, is_yield: bool) {
+    let mut task = Some(task);
+    context::with_worker(|w| {
+        if Arc::ptr_eq(&w.shared, shared) {
+            w.schedule_local(task.take().expect("set above"), is_yield);
+        }
+    });
+    if let Some(task) = task {
+        // Our own handle on the shared state: once the task is queued it may run, finish and
+        // be freed on another thread, and with it the `Arc` that `shared` borrows from.
+        let shared = Arc::clone(shared);
+        shared.schedule_remote(task);
+    }
+}
+
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: Notif) {
-        let mut task = Some(task);
-        context::with_worker(|w| {
-            if Arc::ptr_eq(&w.shared, self) {
-                w.schedule_local(task.take().expect("set above"), false);
-            }
-        });
-        if let Some(task) = task {
-            // Our own handle on the shared state: once the task is queued it may run, finish
-            // and be freed on another thread, and with it the `Arc` that `self` borrows from.
-            let shared = Arc::clone(self);
-            shared.schedule_remote(task);
-        }
+        schedule(self, task, false);
     }
 
     fn yield_now(&self, task: Notif) {
-        let mut task = Some(task);
-        context::with_worker(|w| {
-            if Arc::ptr_eq(&w.shared, self) {
-                w.schedule_local(task.take().expect("set above"), true);
-            }
-        });
-        if let Some(task) = task {
-            // Our own handle on the shared state: once the task is queued it may run, finish
-            // and be freed on another thread, and with it the `Arc` that `self` borrows from.
-            let shared = Arc::clone(self);
-            shared.schedule_remote(task);
-        }
+        schedule(self, task, true);
     }
 
     fn release(&self, task: &OwnedTask) -> Option<OwnedTask> {
