@@ -1,15 +1,18 @@
 //! The one switch between `std` synchronisation and `loom`'s model-checked copies.
 //!
-//! Every atomic, mutex and shared cell the task system, the queues and the parker use is
-//! imported from here, so `RUSTFLAGS="--cfg loom" cargo test --lib loom_` model-checks the real
-//! code rather than a copy of it.
+//! Every atomic, mutex, condvar and shared cell the task system, both schedulers, their queues
+//! and parkers, the blocking pool and the driver's resource bookkeeping use is imported from
+//! here, so `RUSTFLAGS="--cfg loom" cargo test --lib loom_` model-checks the real code rather
+//! than a copy of it. Left on `std` on purpose: `static` counters and the task-memory depot
+//! (loom's types cannot be built in a `static`), and the atomic view of the tail a
+//! provided-buffer ring shares with the kernel (memory the kernel reads, not ours to model).
 
 #![allow(unused_imports, dead_code)]
 
 #[cfg(not(loom))]
 mod imp {
     pub(crate) mod sync {
-        pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+        pub(crate) use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard, OnceLock};
         pub(crate) mod atomic {
             pub(crate) use std::sync::atomic::{
                 fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
@@ -48,6 +51,9 @@ mod imp {
 mod imp {
     pub(crate) mod sync {
         pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+        // loom has no barrier or once-cell; the multi-thread runtime uses them only to start
+        // and stop its worker threads, outside anything a model runs.
+        pub(crate) use std::sync::{Barrier, OnceLock};
         pub(crate) mod atomic {
             pub(crate) use loom::sync::atomic::{
                 fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,

@@ -55,7 +55,7 @@ pub struct DirectFd {
 /// Keeps the task that holds a ring-bound resource on the resource's worker (task rule 10):
 /// bound to the task that creates the handle, and moved to whichever task uses it next.
 #[derive(Debug, Default)]
-pub(crate) struct ResourceBinding(std::sync::Mutex<Option<crate::task::RingBinding>>);
+pub(crate) struct ResourceBinding(crate::loom::sync::Mutex<Option<crate::task::RingBinding>>);
 
 impl ResourceBinding {
     /// Bound to the task being polled, when `driver` is a multi-thread worker's ring.

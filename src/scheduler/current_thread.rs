@@ -18,8 +18,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use crate::loom::sync::Mutex;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 

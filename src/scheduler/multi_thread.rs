@@ -41,8 +41,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::Arc;
+
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use crate::loom::sync::{Barrier, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::current_thread::Config;
@@ -107,10 +109,10 @@ pub(crate) struct Shared {
     unparks: AtomicU64,
     steals: AtomicU64,
     /// The `block_on` core, woken when a task panics under `UnhandledPanic::ShutdownRuntime`.
-    block_on: std::sync::OnceLock<Arc<super::current_thread::Shared>>,
+    block_on: OnceLock<Arc<super::current_thread::Shared>>,
     /// Set by the builder once every worker thread exists: `true` to run, `false` to leave.
     start: Mutex<Option<bool>>,
-    started: std::sync::Condvar,
+    started: Condvar,
 }
 
 /// Counters of a multi-thread runtime.
@@ -194,9 +196,9 @@ pub(crate) fn new(
         barrier: Barrier::new(workers),
         unparks: AtomicU64::new(0),
         steals: AtomicU64::new(0),
-        block_on: std::sync::OnceLock::new(),
+        block_on: OnceLock::new(),
         start: Mutex::new(None),
-        started: std::sync::Condvar::new(),
+        started: Condvar::new(),
     });
     let workers = drivers
         .into_iter()
@@ -260,7 +262,7 @@ impl Shared {
     }
 
     /// The registry shard of a task (rule 5).
-    fn shard(&self, header: &Header) -> std::sync::MutexGuard<'_, Owned> {
+    fn shard(&self, header: &Header) -> MutexGuard<'_, Owned> {
         let i = header.id().as_u64() as usize % OWNED_SHARDS;
         self.owned[i].lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -653,7 +655,7 @@ impl Worker {
     fn run_task(&self, task: Notif) {
         if self.searching.replace(false) && self.shared.idle.stop_searching() && {
             // Order the count's decrement before the queue reads (queue rule 3).
-            std::sync::atomic::fence(SeqCst);
+            fence(SeqCst);
             self.shared.has_stealable_work()
         } {
             // The last searcher found work and more is waiting: let a sleeper look.
