@@ -770,3 +770,38 @@ fn a_panic_on_a_worker_outside_any_task_shuts_the_runtime_down_without_hanging()
     drop(rt);
     assert!(t0.elapsed() < Duration::from_secs(5), "shutdown hung");
 }
+
+#[test]
+fn shutdown_timeout_and_background_cancel_tasks_on_both_flavors() {
+    for (i, multi) in [false, true, false, true].into_iter().enumerate() {
+        let rt = if multi {
+            mt(2)
+        } else {
+            Builder::new_current_thread().build().unwrap()
+        };
+        let dropped = Arc::new(AtomicUsize::new(0));
+        struct Count(Arc<AtomicUsize>);
+        impl Drop for Count {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        for _ in 0..8 {
+            let c = Count(dropped.clone());
+            rt.spawn(async move {
+                let _c = c;
+                ringolo::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+        // Let the tasks start (a current-thread runtime runs them only inside block_on).
+        rt.block_on(async { ringolo::time::sleep(Duration::from_millis(5)).await });
+        let t0 = Instant::now();
+        if i < 2 {
+            rt.shutdown_timeout(Duration::from_millis(100));
+        } else {
+            rt.shutdown_background();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(1));
+        assert_eq!(dropped.load(Ordering::SeqCst), 8, "multi={multi}");
+    }
+}

@@ -141,7 +141,9 @@ impl Builder {
             thread_keep_alive: self.thread_keep_alive,
             event_interval: self.event_interval,
             unhandled_panic: self.unhandled_panic,
-            shutdown_timeout: self.shutdown_timeout,
+            shutdown_timeout: std::sync::Arc::new(crate::loom::sync::atomic::AtomicU64::new(
+                u64::try_from(self.shutdown_timeout.as_nanos()).unwrap_or(u64::MAX),
+            )),
         };
         if self.workers.is_some() && self.start_paused {
             return Err(BuildError::invalid(

@@ -19,6 +19,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crate::scheduler::current_thread::{Core, Shared};
 use crate::scheduler::multi_thread;
@@ -267,6 +268,24 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    /// Shut the runtime down, waiting at most `timeout` (instead of the builder's
+    /// `shutdown_timeout`) for the kernel to finish with in-flight operations; what is still
+    /// in flight after that is leaked, never freed. Tasks are cancelled as on drop.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.shared
+            .config
+            .shutdown_timeout
+            .store(nanos, std::sync::atomic::Ordering::Relaxed);
+        drop(self);
+    }
+
+    /// Shut the runtime down without waiting for in-flight operations (their buffers are
+    /// leaked, never freed). Tasks are cancelled as on drop.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
     }
 
     /// Worker threads (1 for a current-thread runtime).

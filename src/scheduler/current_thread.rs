@@ -46,7 +46,16 @@ pub(crate) struct Config {
     pub(crate) thread_keep_alive: Duration,
     pub(crate) event_interval: u32,
     pub(crate) unhandled_panic: UnhandledPanic,
-    pub(crate) shutdown_timeout: Duration,
+    /// How long shutdown waits for in-flight ops; shared by every core and worker of one
+    /// runtime, so `Runtime::shutdown_timeout` can change it on the way out.
+    pub(crate) shutdown_timeout: Arc<crate::loom::sync::atomic::AtomicU64>,
+}
+
+impl Config {
+    /// The shutdown grace period (see `shutdown_timeout`).
+    pub(crate) fn grace(&self) -> Duration {
+        Duration::from_nanos(self.shutdown_timeout.load(Relaxed))
+    }
 }
 
 enum Injected {
@@ -499,7 +508,7 @@ impl Core {
             }
             drop(queued);
         }
-        let grace = self.shared.config.shutdown_timeout;
+        let grace = self.shared.config.grace();
         self.with_driver(|d| d.shutdown(grace));
         let timers = std::mem::replace(&mut *self.timers.borrow_mut(), TimerStore::new());
         drop(timers);

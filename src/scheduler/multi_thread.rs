@@ -835,7 +835,7 @@ impl Worker {
             }
             drop(left);
         }
-        let grace = self.shared.config.shutdown_timeout;
+        let grace = self.shared.config.grace();
         self.with_driver(|d| d.shutdown(grace));
         self.publish_counters();
     }
