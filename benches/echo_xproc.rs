@@ -3,7 +3,9 @@
 //! here pinned to cpu1. The metric is the server's CPU time (from /proc/PID/task/*/schedstat,
 //! nanosecond resolution) per round trip, the number a server operator pays.
 //!
-//! `cargo bench --bench echo_xproc` (add `quick` for fewer repetitions).
+//! `cargo bench --bench echo_xproc` (add `quick` for 3 repetitions or `reps=N`, `sizes=128,4096`,
+//! `servers=ringolo,raw-uring,...`). Besides ringolo's servers it runs floors with no runtime at
+//! all: raw io_uring loops (`raw-uring`, `-nopf`, `-link`, `-ms`) and a raw epoll loop.
 
 mod common;
 use common::median;
@@ -117,6 +119,243 @@ fn tokio_server(addr: &str) {
     });
 }
 
+/// How a raw io_uring floor server receives and sends.
+#[derive(Clone, Copy)]
+struct RawUring {
+    /// `IORING_RECVSEND_POLL_FIRST` on each RECV.
+    poll_first: bool,
+    /// Echo with a SEND SQE linked ahead of the next RECV (success CQE skipped) instead of a
+    /// plain `send`.
+    linked_send: bool,
+    /// One multishot RECV per connection over a provided-buffer ring instead of a RECV per
+    /// message into the connection's own buffer.
+    multishot: bool,
+}
+
+/// The floor for a completion-based server, with no runtime at all: one io_uring (single issuer,
+/// deferred task work), a multishot accept, receives as `how` says, and one `io_uring_enter` per
+/// batch of completions. ringolo's read/write server does the `poll_first` variant's kernel work
+/// plus its task system.
+fn raw_uring_server(addr: &str, how: RawUring) {
+    use io_uring::{opcode, squeue, types, IoUring};
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    let mut ring: IoUring = IoUring::builder()
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(512)
+        .unwrap();
+    const ACCEPT: u64 = u64::MAX;
+    const BUFS: usize = 1024;
+    const SIZE: usize = 4096;
+    // The provided-buffer ring (multishot only): BUFS entries of 16 bytes, page aligned, and the
+    // buffers themselves. Entry i hands out buffer i; the tail lives in entry 0's last 2 bytes.
+    let ring_layout = std::alloc::Layout::from_size_align(BUFS * 16, 4096).unwrap();
+    // SAFETY: non-zero size; zeroed, freed never (the server runs until killed).
+    let br = unsafe { std::alloc::alloc_zeroed(ring_layout) };
+    let pool = vec![0u8; BUFS * SIZE].into_boxed_slice();
+    let tail = br.wrapping_add(14) as *const std::sync::atomic::AtomicU16;
+    let mut next_tail: u16 = 0;
+    let mut give_back = |bid: u16| {
+        let slot = br.wrapping_add((next_tail as usize % BUFS) * 16);
+        // SAFETY: slot is inside the ring allocation; the kernel reads it only after the tail
+        // store below publishes it.
+        unsafe {
+            (slot as *mut u64).write(pool.as_ptr().add(bid as usize * SIZE) as u64);
+            (slot.add(8) as *mut u32).write(SIZE as u32);
+            (slot.add(12) as *mut u16).write(bid);
+        }
+        next_tail = next_tail.wrapping_add(1);
+        // SAFETY: the tail field of the ring, 2-aligned, shared with the kernel.
+        unsafe { &*tail }.store(next_tail, std::sync::atomic::Ordering::Release);
+    };
+    if how.multishot {
+        for b in 0..BUFS as u16 {
+            give_back(b);
+        }
+        // SAFETY: the ring memory outlives the io_uring.
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(br as u64, BUFS as u16, 0, 0)
+                .unwrap()
+        };
+    }
+    let mut bufs: Vec<Option<Box<[u8; SIZE]>>> = (0..4096).map(|_| None).collect();
+    let recv = |fd: i32, buf: &mut [u8; SIZE]| {
+        opcode::Recv::new(types::Fd(fd), buf.as_mut_ptr(), buf.len() as u32)
+            .ioprio(if how.poll_first { 1 } else { 0 }) // IORING_RECVSEND_POLL_FIRST
+            .build()
+            .user_data(fd as u64)
+    };
+    let recv_multi = |fd: i32| {
+        opcode::RecvMulti::new(types::Fd(fd), 0)
+            .build()
+            .user_data(fd as u64)
+    };
+    let send_all = |fd: i32, data: &[u8]| {
+        let mut off = 0;
+        while off < data.len() {
+            // SAFETY: sends initialised bytes of a live buffer.
+            let n = unsafe {
+                libc::send(
+                    fd,
+                    data[off..].as_ptr() as *const libc::c_void,
+                    data.len() - off,
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+            off += n as usize;
+        }
+    };
+    let accept = opcode::AcceptMulti::new(types::Fd(listener.as_raw_fd()))
+        .build()
+        .user_data(ACCEPT);
+    let mut pending: Vec<squeue::Entry> = vec![accept];
+    loop {
+        {
+            let mut sq = ring.submission();
+            for e in pending.drain(..) {
+                // SAFETY: every buffer a RECV or SEND names lives in `bufs` (or the pool) until
+                // its completion.
+                unsafe { sq.push(&e).unwrap() };
+            }
+        }
+        ring.submit_and_wait(1).unwrap();
+        let cqes: Vec<_> = ring.completion().collect();
+        for cqe in cqes {
+            let res = cqe.result();
+            if cqe.user_data() == ACCEPT {
+                if res >= 0 {
+                    let one: libc::c_int = 1;
+                    // SAFETY: setsockopt on a socket we own, with a c_int option value.
+                    unsafe {
+                        libc::setsockopt(
+                            res,
+                            libc::IPPROTO_TCP,
+                            libc::TCP_NODELAY,
+                            &one as *const _ as *const libc::c_void,
+                            4,
+                        )
+                    };
+                    if how.multishot {
+                        pending.push(recv_multi(res));
+                    } else {
+                        let b = bufs[res as usize].insert(Box::new([0u8; SIZE]));
+                        pending.push(recv(res, b));
+                    }
+                }
+                continue;
+            }
+            if cqe.user_data() >> 32 == 1 {
+                // A failed linked SEND: its RECV is cancelled and closes the connection.
+                continue;
+            }
+            let fd = cqe.user_data() as i32;
+            if res <= 0 {
+                bufs[fd as usize] = None;
+                // SAFETY: the connection's fd, closed once.
+                unsafe { libc::close(fd) };
+                continue;
+            }
+            if how.multishot {
+                let bid = (cqe.flags() >> 16) as u16;
+                send_all(fd, &pool[bid as usize * SIZE..][..res as usize]);
+                give_back(bid);
+                if !io_uring::cqueue::more(cqe.flags()) {
+                    pending.push(recv_multi(fd));
+                }
+                continue;
+            }
+            let b = bufs[fd as usize].as_mut().unwrap();
+            if how.linked_send {
+                let send = opcode::Send::new(types::Fd(fd), b.as_ptr(), res as u32)
+                    .flags(libc::MSG_NOSIGNAL)
+                    .build()
+                    .flags(squeue::Flags::IO_LINK | squeue::Flags::SKIP_SUCCESS)
+                    .user_data(fd as u64 | 1 << 32);
+                pending.push(send);
+            } else {
+                send_all(fd, &b[..res as usize]);
+            }
+            pending.push(recv(fd, b));
+        }
+    }
+}
+
+/// The floor for a readiness-based server: edge-triggered epoll, non-blocking sockets, one read
+/// per readiness event (a short read means the socket is drained, as tokio assumes) and the echo
+/// written back at once.
+fn raw_epoll_server(addr: &str) {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    let listener = std::net::TcpListener::bind(addr).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    let lfd = listener.as_raw_fd();
+    // SAFETY: plain epoll syscalls on fds this function owns; event structs are initialised.
+    unsafe {
+        let ep = libc::epoll_create1(0);
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: lfd as u64,
+        };
+        libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, lfd, &mut ev);
+        let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 1024];
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = libc::epoll_wait(ep, events.as_mut_ptr(), 1024, -1);
+            for e in &events[..n.max(0) as usize] {
+                let fd = e.u64 as i32;
+                if fd == lfd {
+                    while let Ok((c, _)) = listener.accept() {
+                        c.set_nodelay(true).unwrap();
+                        c.set_nonblocking(true).unwrap();
+                        let cfd = c.into_raw_fd();
+                        let mut ev = libc::epoll_event {
+                            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32,
+                            u64: cfd as u64,
+                        };
+                        libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, cfd, &mut ev);
+                    }
+                    continue;
+                }
+                if e.events & libc::EPOLLIN as u32 == 0 {
+                    continue;
+                }
+                loop {
+                    let r = libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0);
+                    if r == 0 {
+                        libc::close(fd);
+                        break;
+                    }
+                    if r < 0 {
+                        break;
+                    }
+                    let mut off = 0;
+                    while off < r as usize {
+                        let w = libc::send(
+                            fd,
+                            buf[off..].as_ptr() as *const libc::c_void,
+                            r as usize - off,
+                            libc::MSG_NOSIGNAL,
+                        );
+                        if w <= 0 {
+                            break;
+                        }
+                        off += w as usize;
+                    }
+                    if (r as usize) < buf.len() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn start_server(kind: &str) -> (Child, SocketAddr) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["serve", kind])
@@ -213,6 +452,15 @@ fn main() {
             "ringolo" => ringolo_server("127.0.0.1:0"),
             "ringolo-ms" => ringolo_multishot_server("127.0.0.1:0"),
             "ringolo-direct" => ringolo_direct_server("127.0.0.1:0"),
+            raw if raw.starts_with("raw-uring") => raw_uring_server(
+                "127.0.0.1:0",
+                RawUring {
+                    poll_first: !raw.contains("-nopf"),
+                    linked_send: raw.contains("-link"),
+                    multishot: raw.contains("-ms"),
+                },
+            ),
+            "raw-epoll" => raw_epoll_server("127.0.0.1:0"),
             _ => tokio_server("127.0.0.1:0"),
         }
         return;
@@ -230,43 +478,60 @@ fn main() {
     let reps = if args.iter().any(|a| a == "quick") {
         3
     } else {
-        5
+        args.iter()
+            .find_map(|a| a.strip_prefix("reps=")?.parse().ok())
+            .unwrap_or(5)
     };
+    // `servers=a,b,...` picks the servers (tokio is always added last, as the reference);
+    // `sizes=128,...` the message sizes.
+    let pick = |key: &str, default: &str| -> String {
+        args.iter()
+            .find_map(|a| a.strip_prefix(key).map(str::to_owned))
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let mut kinds: Vec<String> = pick("servers=", "ringolo,ringolo-ms,raw-uring,raw-epoll")
+        .split(',')
+        .filter(|k| *k != "tokio")
+        .map(str::to_owned)
+        .collect();
+    kinds.push("tokio".to_owned());
+    let sizes: Vec<usize> = pick("sizes=", "128,4096")
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
     println!("cross-process echo, server on cpu0, client on cpu1, {CONNS} connections, {ROUND_TRIPS} round trips, {reps} interleaved reps");
-    println!("servers: ringolo read/write_all, ringolo multishot recv + provided buffers, tokio; server CPU µs per round trip (ratio to tokio)");
-    println!(
-        "{:<8} {:>18} {:>18} {:>8} {:>24}",
-        "size", "ringolo", "ringolo multishot", "tokio", "wall µs (r / ms / t)"
-    );
-    for size in [128usize, 4096] {
-        let mut cpu: [Vec<f64>; 3] = Default::default();
-        let mut wall: [Vec<f64>; 3] = Default::default();
-        let mut ratio: [Vec<f64>; 2] = Default::default();
+    println!("server CPU µs per round trip (median), its median ratio to tokio's in the same repetition [min-max], wall µs per round trip");
+    for size in sizes {
+        let n = kinds.len();
+        let mut cpu = vec![Vec::new(); n];
+        let mut wall = vec![Vec::new(); n];
+        let mut ratio = vec![Vec::new(); n];
         for _ in 0..reps {
-            for (i, kind) in ["ringolo", "ringolo-ms", "tokio"].iter().enumerate() {
+            for (i, kind) in kinds.iter().enumerate() {
                 let (c, w) = measure(kind, size);
                 cpu[i].push(c);
                 wall[i].push(w);
             }
-            for i in 0..2 {
-                let r = cpu[i].last().unwrap() / cpu[2].last().unwrap();
+            for i in 0..n {
+                let r = cpu[i].last().unwrap() / cpu[n - 1].last().unwrap();
                 ratio[i].push(r);
             }
         }
-        let [r0, r1] = ratio.each_mut().map(|r| median(r));
-        let [c0, c1, c2] = cpu.each_mut().map(|c| median(c));
-        let [w0, w1, w2] = wall.each_mut().map(|w| median(w));
-        println!(
-            "{:<8} {:>10.2} ({:.2}) {:>10.2} ({:.2}) {:>8.2} {:>8.2} / {:.2} / {:.2}",
-            format!("{size} B"),
-            c0,
-            r0,
-            c1,
-            r1,
-            c2,
-            w0,
-            w1,
-            w2
-        );
+        for i in 0..n {
+            let (lo, hi) = (
+                ratio[i].iter().cloned().fold(f64::MAX, f64::min),
+                ratio[i].iter().cloned().fold(0.0, f64::max),
+            );
+            println!(
+                "{:>6} B  {:<15} cpu {:>6.2}  ratio {:.2} [{:.2}-{:.2}]  wall {:>6.2}",
+                size,
+                kinds[i],
+                median(&mut cpu[i]),
+                median(&mut ratio[i]),
+                lo,
+                hi,
+                median(&mut wall[i]),
+            );
+        }
     }
 }
