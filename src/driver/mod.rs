@@ -97,6 +97,9 @@ pub struct DriverStats {
     pub cancelled: u64,
     /// Payloads leaked at shutdown because their final CQE never came (rule 5).
     pub leaked: u64,
+    /// Descriptors produced by ops nobody awaited any more (an accept or open that completed
+    /// as it was cancelled), closed by the driver.
+    pub reclaimed_fds: u64,
 }
 
 pub(crate) enum Lifecycle {
@@ -612,7 +615,7 @@ impl Driver {
         };
         match slot {
             Lifecycle::Completed { res, flags, .. } => {
-                reclaim.apply(*res, *flags, &self.buf_rings);
+                self.stats.reclaimed_fds += reclaim.apply(*res, *flags, &self.buf_rings) as u64;
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
@@ -622,20 +625,20 @@ impl Driver {
                 ..
             } => {
                 for (res, flags) in queue.drain(..) {
-                    reclaim.apply(res, flags, &self.buf_rings);
+                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
                 }
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
             Lifecycle::Waiting { partial, .. } => {
                 if let Some((res, flags)) = partial.take() {
-                    reclaim.apply(res, flags, &self.buf_rings);
+                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
             Lifecycle::Streaming { queue, .. } => {
                 for (res, flags) in queue.drain(..) {
-                    reclaim.apply(res, flags, &self.buf_rings);
+                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
@@ -794,7 +797,7 @@ impl Driver {
                         to_wake.extend(waker.take());
                     }
                     Lifecycle::Orphaned { reclaim, .. } => {
-                        reclaim.apply(res, flags, buf_rings);
+                        stats.reclaimed_fds += reclaim.apply(res, flags, buf_rings) as u64;
                         if !more {
                             if let Some(Lifecycle::Orphaned { keep_alive, .. }) = ops.remove(key) {
                                 // Rule 1: the final CQE is in; the payload may go.
@@ -919,7 +922,9 @@ impl Driver {
                     res,
                     flags,
                     reclaim,
-                } => reclaim.apply(*res, *flags, &self.buf_rings),
+                } => {
+                    self.stats.reclaimed_fds += reclaim.apply(*res, *flags, &self.buf_rings) as u64;
+                }
                 _ => {}
             }
         }

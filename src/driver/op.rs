@@ -51,7 +51,9 @@ pub enum Reclaim {
 }
 
 impl Reclaim {
-    pub(crate) fn apply(self, res: i32, flags: u32, rings: &super::bufring::BufRings) {
+    /// Undoes a result nobody took; true when that closed a descriptor (counted in
+    /// `DriverStats::reclaimed_fds`).
+    pub(crate) fn apply(self, res: i32, flags: u32, rings: &super::bufring::BufRings) -> bool {
         if let Reclaim::ProvidedBuffer(bgid) = self {
             if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
                 // bufring rule 1: nobody took this buffer, so it goes straight back.
@@ -59,13 +61,15 @@ impl Reclaim {
                     ring.recycle(bid);
                 }
             }
-            return;
+            return false;
         }
         if self == Reclaim::CloseFd && res >= 0 {
             // SAFETY: rule 6 of driver/mod.rs — the fd was just created by the kernel for an op nobody awaits; no one else
             // can know its number, so closing it cannot close someone else's file.
             unsafe { libc::close(res) };
+            return true;
         }
+        false
     }
 }
 

@@ -68,6 +68,7 @@ fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
         unknown_cqes: a.unknown_cqes + b.unknown_cqes,
         cancelled: a.cancelled + b.cancelled,
         leaked: a.leaked + b.leaked,
+        reclaimed_fds: a.reclaimed_fds + b.reclaimed_fds,
     }
 }
 
