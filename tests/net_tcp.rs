@@ -215,3 +215,73 @@ fn vectored_peek_send_recv_and_close() {
         server.abort();
     });
 }
+
+#[test]
+fn every_socket_type_closes_explicitly_converts_and_reports_close_errors() {
+    use ringolo::net::{UdpSocket, UnixDatagram, UnixListener, UnixStream};
+    use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd};
+    let sock_path = std::env::temp_dir().join(format!("ringolo-close-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock_path);
+    common::rt().block_on(async {
+        // Explicit closes of every kind succeed.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        s.close().await.unwrap();
+        c.close().await.unwrap();
+        l.close().await.unwrap();
+        UdpSocket::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        UnixListener::bind(&sock_path)
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        a.close().await.unwrap();
+        b.close().await.unwrap();
+        let (a, b) = UnixDatagram::pair().unwrap();
+        a.close().await.unwrap();
+        b.close().await.unwrap();
+
+        // std conversions both ways keep the descriptor and the connection.
+        let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_l.local_addr().unwrap();
+        let l = TcpListener::from_std(std_l);
+        let c = TcpStream::from_std(std::net::TcpStream::connect(addr).unwrap());
+        let (s, _) = l.accept().await.unwrap();
+        let fd = s.as_raw_fd();
+        assert_eq!(s.as_fd().as_raw_fd(), fd);
+        let mut std_s = s.into_std();
+        assert_eq!(std_s.as_raw_fd(), fd);
+        let (res, _) = c.write_all(b"via std".to_vec()).await;
+        res.unwrap();
+        let mut got = [0u8; 7];
+        std::io::Read::read_exact(&mut std_s, &mut got).unwrap();
+        assert_eq!(&got, b"via std");
+        // SAFETY: the descriptor comes straight from into_raw_fd, owned by nobody else.
+        let s = unsafe { TcpStream::from_raw_fd(std_s.into_raw_fd()) };
+        let (res, _) = s.write_all(b"back".to_vec()).await;
+        res.unwrap();
+        let (res, back) = c.read_exact(Vec::with_capacity(4)).await;
+        res.unwrap();
+        assert_eq!(back, b"back");
+
+        // close() reports close(2)'s error: a number far above any open descriptor.
+        // SAFETY: nothing owns descriptor 1,000,000 (above this process's limit); closing it
+        // only fails.
+        let bogus = unsafe { TcpStream::from_raw_fd(1_000_000) };
+        let err = bogus.close().await.unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+        // SAFETY: as above.
+        let bogus = unsafe { ringolo::fs::File::from_raw_fd(1_000_000) };
+        let err = bogus.close().await.unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF), "{err}");
+    });
+    let _ = std::fs::remove_file(&sock_path);
+}

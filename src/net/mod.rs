@@ -16,6 +16,9 @@
 //! 3. A synchronous `send(MSG_DONTWAIT)` (`stream::send_now`) reads only the initialised
 //!    bytes of a buffer the caller holds for the length of the call; nothing is handed to the
 //!    kernel beyond it.
+//! 4. A socket type owns its descriptor exclusively (one `Socket`): it is closed once, by the
+//!    drop or by `close()`, unless `into_raw_fd`/`into_std` hand it over whole first; a
+//!    `BorrowedFd` from `as_fd` cannot outlive the borrow of the socket that keeps it open.
 
 mod addr;
 mod ops;

@@ -125,12 +125,6 @@ macro_rules! stream_io_methods {
             self.recv(buf, libc::MSG_PEEK).await
         }
 
-        /// Close the connection, reporting the error `close(2)` gives.
-        pub async fn close(self) -> std::io::Result<()> {
-            let fd = std::os::fd::IntoRawFd::into_raw_fd(self);
-            $crate::driver::Op::new($crate::driver::ops::Close::new(fd)).await
-        }
-
         /// Shut down the read, write or both halves.
         pub async fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
             let how = match how {

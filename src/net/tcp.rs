@@ -1,6 +1,6 @@
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +43,87 @@ impl Socket {
     pub(crate) fn new(fd: RawFd) -> Socket {
         Socket(fd, SendsInFlight::default())
     }
+
+    /// Give up the descriptor without closing it.
+    pub(crate) fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        std::mem::forget(self);
+        fd
+    }
+
+    /// Close with `IORING_OP_CLOSE`, reporting the error `close(2)` gives.
+    pub(crate) async fn close(self) -> io::Result<()> {
+        Op::new(crate::driver::ops::Close::new(self.into_raw())).await
+    }
 }
+
+/// The descriptor plumbing every socket type shares: `close().await`, `from_std`, `into_std`
+/// and the std fd traits.
+macro_rules! socket_common {
+    ($ty:ident, $std:ty) => {
+        impl $ty {
+            /// Close the socket, reporting the error `close(2)` gives (dropping it closes it
+            /// too, in the background).
+            pub async fn close(self) -> std::io::Result<()> {
+                self.sock.close().await
+            }
+
+            /// Adopt a std socket (blocking or not: ringolo never blocks on it).
+            pub fn from_std(socket: $std) -> $ty {
+                $ty {
+                    sock: $crate::net::tcp::Socket::new(std::os::fd::IntoRawFd::into_raw_fd(
+                        socket,
+                    )),
+                }
+            }
+
+            /// The std socket on the same descriptor.
+            pub fn into_std(self) -> $std {
+                let fd = self.sock.into_raw();
+                // SAFETY: net rule 4 — the descriptor was ours and is handed over whole.
+                unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.sock.0
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                // SAFETY: net rule 4 — the descriptor stays open while `self` is borrowed.
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(self.sock.0) }
+            }
+        }
+
+        impl std::os::fd::IntoRawFd for $ty {
+            fn into_raw_fd(self) -> std::os::fd::RawFd {
+                self.sock.into_raw()
+            }
+        }
+
+        impl std::os::fd::FromRawFd for $ty {
+            /// # Safety
+            ///
+            /// `fd` must be an open socket of the right kind that nothing else owns.
+            unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> $ty {
+                $ty {
+                    sock: $crate::net::tcp::Socket::new(fd),
+                }
+            }
+        }
+
+        impl From<$ty> for std::os::fd::OwnedFd {
+            fn from(s: $ty) -> std::os::fd::OwnedFd {
+                // SAFETY: net rule 4 — the descriptor was ours and is handed over whole.
+                unsafe { std::os::fd::FromRawFd::from_raw_fd(s.sock.into_raw()) }
+            }
+        }
+    };
+}
+pub(crate) use socket_common;
 
 impl Drop for Socket {
     fn drop(&mut self) {
@@ -231,11 +311,8 @@ impl TcpListener {
     }
 }
 
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.sock.0
-    }
-}
+socket_common!(TcpListener, std::net::TcpListener);
+socket_common!(TcpStream, std::net::TcpStream);
 
 /// Connections from [`TcpListener::incoming`].
 pub type Incoming<'a> = super::ops::AcceptStream<'a, TcpStream>;
@@ -320,20 +397,6 @@ impl TcpStream {
             },
             OwnedWriteHalf { stream: shared },
         )
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd()
-    }
-}
-
-impl IntoRawFd for TcpStream {
-    fn into_raw_fd(self) -> RawFd {
-        let fd = self.sock.0;
-        std::mem::forget(self);
-        fd
     }
 }
 

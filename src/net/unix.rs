@@ -1,5 +1,5 @@
 use std::io;
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::Path;
 
 use super::addr::{unix_socket_name, SockAddr, UnixAddr};
@@ -119,11 +119,9 @@ impl UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.sock.0
-    }
-}
+super::tcp::socket_common!(UnixListener, std::os::unix::net::UnixListener);
+super::tcp::socket_common!(UnixStream, std::os::unix::net::UnixStream);
+super::tcp::socket_common!(UnixDatagram, std::os::unix::net::UnixDatagram);
 
 /// Connections from [`UnixListener::incoming`].
 pub type UnixIncoming<'a> = super::ops::AcceptStream<'a, UnixStream>;
@@ -167,20 +165,6 @@ impl UnixStream {
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<UnixAddr> {
         unix_socket_name(self.fd(), true)
-    }
-}
-
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd()
-    }
-}
-
-impl IntoRawFd for UnixStream {
-    fn into_raw_fd(self) -> RawFd {
-        let fd = self.sock.0;
-        std::mem::forget(self);
-        fd
     }
 }
 
@@ -260,11 +244,5 @@ impl UnixDatagram {
     /// The connected peer's address.
     pub fn peer_addr(&self) -> io::Result<UnixAddr> {
         unix_socket_name(self.sock.0, true)
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.sock.0
     }
 }
