@@ -256,6 +256,30 @@ fn bad_paths_are_refused_before_any_syscall() {
             fs::read_dir(bad).await.unwrap_err(),
             fs::canonicalize(bad).await.unwrap_err(),
             fs::write(bad, "x").await.unwrap_err(),
+            fs::read(bad).await.unwrap_err(),
+            fs::read_to_string(bad).await.unwrap_err(),
+            fs::copy("Cargo.toml", bad).await.unwrap_err(),
+            fs::copy(bad, "x").await.unwrap_err(),
+            fs::create_dir(bad).await.unwrap_err(),
+            fs::remove_dir(bad).await.unwrap_err(),
+            fs::remove_dir_all(bad).await.unwrap_err(),
+            fs::rename("x", bad).await.unwrap_err(),
+            fs::hard_link(bad, "x").await.unwrap_err(),
+            fs::hard_link("x", bad).await.unwrap_err(),
+            fs::symlink(bad, "x").await.unwrap_err(),
+            fs::symlink("x", bad).await.unwrap_err(),
+            fs::read_link(bad).await.unwrap_err(),
+            fs::symlink_metadata(bad).await.unwrap_err(),
+            fs::try_exists(bad).await.unwrap_err(),
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .open(bad)
+                .await
+                .unwrap_err(),
+            ringolo::net::UnixListener::bind(bad).await.unwrap_err(),
+            ringolo::net::UnixStream::connect(bad).await.unwrap_err(),
+            ringolo::net::UnixDatagram::bind(bad).await.unwrap_err(),
         ] {
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
             assert!(err.to_string().contains("NUL"), "{err}");

@@ -54,6 +54,8 @@ pub async fn write<B: IoBuf>(path: impl AsRef<Path>, contents: B) -> io::Result<
 
 /// Copy a file's contents and permission bits; returns the bytes copied.
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
+    // Both paths are checked before anything is opened.
+    ops::cstr(to.as_ref())?;
     let src = File::open(from).await?;
     let perm = src.metadata().await?.permissions();
     let dst = File::create(to).await?;

@@ -181,6 +181,8 @@ fn decode_unix(s: &libc::sockaddr_storage, len: libc::socklen_t) -> io::Result<U
 impl UnixDatagram {
     /// Bind to `path` (NUL-prefixed: abstract namespace).
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        // A bad path is refused before any socket is made.
+        SockAddr::unix(path.as_ref())?;
         let sock = unix_socket(libc::SOCK_DGRAM).await?;
         bind(sock.0, path.as_ref()).await?;
         Ok(UnixDatagram { sock })
