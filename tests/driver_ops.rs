@@ -306,6 +306,27 @@ fn op_outside_runtime_returns_an_error() {
 }
 
 #[test]
+fn io_outside_a_runtime_is_an_error_not_a_panic() {
+    use futures::executor::block_on;
+    // Ring ops and blocking-pool work (directory listing, canonicalize, name lookup) alike.
+    let errs = [
+        block_on(ringolo::fs::read("Cargo.toml")).unwrap_err(),
+        block_on(ringolo::fs::read_dir(".")).unwrap_err(),
+        block_on(ringolo::fs::canonicalize(".")).unwrap_err(),
+        block_on(ringolo::fs::read_link("/proc/self/exe")).unwrap_err(),
+        block_on(ringolo::fs::remove_dir_all("/nonexistent-ringolo")).unwrap_err(),
+        block_on(ringolo::net::TcpStream::connect("localhost:1")).unwrap_err(),
+        block_on(ringolo::net::TcpListener::bind("127.0.0.1:0")).unwrap_err(),
+    ];
+    for err in errs {
+        assert!(
+            err.to_string().contains("outside a ringolo runtime"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn write_then_read_roundtrip() {
     let rt = common::rt();
     rt.block_on(async {

@@ -373,11 +373,13 @@ pub(crate) fn cvt(ret: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Run `f` on the blocking pool and flatten the join error into an io::Error.
+/// Run `f` on the blocking pool and flatten the join error into an io::Error. Outside a
+/// runtime this is an error, as an io_uring op is, not spawn_blocking's panic.
 pub(crate) async fn blocking_io<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
-    crate::task::spawn_blocking(f)
-        .await
-        .map_err(io::Error::from)?
+    let pool = crate::runtime::context::blocking_pool().ok_or_else(|| {
+        io::Error::other("ringolo: file or name work was started outside a ringolo runtime")
+    })?;
+    pool.spawn(f).await.map_err(io::Error::from)?
 }
