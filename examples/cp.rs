@@ -7,6 +7,7 @@
 
 use std::os::fd::AsRawFd;
 
+use ringolo::buf::IoBuf;
 use ringolo::driver::ops::{Read, Write};
 use ringolo::fs::{File, OpenOptions};
 use ringolo::OpList;
@@ -44,17 +45,27 @@ async fn main() -> std::io::Result<()> {
                 .map(|&o| Read::new(from.as_raw_fd(), Vec::with_capacity(CHUNK), o)),
         );
         let mut writes = Vec::new();
-        for (&off, (res, buf)) in offsets.iter().zip(reads.await) {
-            let n = res?;
-            if n < buf.capacity() && off + (n as u64) < len {
-                // A short read in the middle of the file: copy the rest of it on the next round.
-                return Err(std::io::Error::other(format!("short read at {off}")));
+        for (&off, (res, mut buf)) in offsets.iter().zip(reads.await) {
+            res?;
+            // A read may come back short (a signal, a file being written to): read the rest of
+            // its chunk before writing it. A read of 0 is the end of a file that shrank.
+            let want = CHUNK.min((len - off) as usize);
+            while buf.len() < want {
+                let have = buf.len();
+                let (res, b) = from.read_at(buf, off + have as u64).await;
+                buf = b;
+                if res? == 0 {
+                    break;
+                }
             }
             writes.push(Write::new(to.as_raw_fd(), buf, off));
         }
-        for (res, buf) in OpList::batch(writes).await {
-            if res? != buf.len() {
-                return Err(std::io::Error::other("short write"));
+        for (&off, (res, buf)) in offsets.iter().zip(OpList::batch(writes).await) {
+            let written = res?;
+            if written < buf.len() {
+                // A short write (a full disk reports itself on the retry): finish the chunk.
+                let (res, _) = to.write_all_at(buf.slice(written..), off + written as u64).await;
+                res?;
             }
         }
         pos += DEPTH * CHUNK as u64;
