@@ -64,7 +64,9 @@ async fn main() -> std::io::Result<()> {
             let written = res?;
             if written < buf.len() {
                 // A short write (a full disk reports itself on the retry): finish the chunk.
-                let (res, _) = to.write_all_at(buf.slice(written..), off + written as u64).await;
+                let (res, _) = to
+                    .write_all_at(buf.slice(written..), off + written as u64)
+                    .await;
                 res?;
             }
         }

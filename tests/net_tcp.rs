@@ -285,3 +285,91 @@ fn every_socket_type_closes_explicitly_converts_and_reports_close_errors() {
     });
     let _ = std::fs::remove_file(&sock_path);
 }
+
+#[test]
+fn incoming_pauses_while_out_of_descriptors_then_carries_on() {
+    // In a child process, so the lowered descriptor limit touches no other test.
+    if std::env::var_os("RINGOLO_CHILD_ACCEPT_EMFILE").is_some() {
+        common::rt().block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = match listener.local_addr().unwrap() {
+                SocketAddr::V4(a) => a,
+                _ => unreachable!(),
+            };
+            // Client sockets made now, connected once no descriptor is left.
+            let clients: Vec<i32> = (0..20)
+                // SAFETY: a plain socket(2).
+                .map(|_| unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) })
+                .collect();
+            assert!(clients.iter().all(|&fd| fd >= 0));
+            let lim = libc::rlimit {
+                rlim_cur: (common::open_fds() + 8) as _,
+                rlim_max: 4096,
+            };
+            // SAFETY: setrlimit with a valid struct.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+            let mut filler = Vec::new();
+            while let Ok(f) = std::fs::File::open("/dev/null") {
+                filler.push(f);
+            }
+            for &fd in &clients {
+                let sin = libc::sockaddr_in {
+                    sin_family: libc::AF_INET as _,
+                    sin_port: addr.port().to_be(),
+                    sin_addr: libc::in_addr {
+                        s_addr: u32::from(*addr.ip()).to_be(),
+                    },
+                    sin_zero: [0; 8],
+                };
+                // SAFETY: a valid sockaddr_in and its size, on our socket.
+                let r = unsafe {
+                    libc::connect(
+                        fd,
+                        &sin as *const _ as *const libc::sockaddr,
+                        std::mem::size_of::<libc::sockaddr_in>() as _,
+                    )
+                };
+                assert_eq!(r, 0);
+            }
+            // Connections are waiting and no descriptor is free: every accept fails with
+            // EMFILE. The stream must pause between failures, not spin.
+            let mut incoming = listener.incoming();
+            let cpu0 = common::cpu_time();
+            let mut errors = 0;
+            let end = std::time::Instant::now() + Duration::from_millis(300);
+            while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+                let Ok(c) = ringolo::time::timeout(left, incoming.next()).await else {
+                    break;
+                };
+                let err = c.unwrap().map(drop).unwrap_err();
+                assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+                errors += 1;
+            }
+            let cpu = common::cpu_time() - cpu0;
+            assert!(
+                (1..=10).contains(&errors),
+                "{errors} EMFILE errors in 300 ms"
+            );
+            assert!(cpu < Duration::from_millis(100), "{cpu:?} CPU in 300 ms");
+            // Descriptors back: every waiting connection is accepted (after at most one
+            // failure the kernel reported before the descriptors came back).
+            drop(filler);
+            let (mut accepted, mut stale) = (0, 0);
+            while accepted < clients.len() {
+                let c = ringolo::time::timeout(Duration::from_secs(2), incoming.next())
+                    .await
+                    .expect("accepts resumed");
+                match c.unwrap() {
+                    Ok(_) => accepted += 1,
+                    Err(e) if e.raw_os_error() == Some(libc::EMFILE) && stale == 0 => stale += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        });
+        return;
+    }
+    common::assert_passes_in_child(
+        "incoming_pauses_while_out_of_descriptors_then_carries_on",
+        "RINGOLO_CHILD_ACCEPT_EMFILE",
+    );
+}

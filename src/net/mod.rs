@@ -29,7 +29,7 @@ mod udp;
 mod unix;
 
 pub use self::addr::{Lookup, ToSocketAddrs, UnixAddr};
-pub use self::ops::AcceptStream;
+pub use self::ops::{AcceptStream, ACCEPT_BACKOFF};
 pub use self::recv::RecvStream;
 pub use self::tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use self::udp::UdpSocket;

@@ -168,12 +168,21 @@ unsafe impl MultishotOperation for RecvMultiOp {
 /// The connections of one multishot accept, each wrapped by `wrap`. The request re-arms itself
 /// when the kernel ends it (after an error, say), so the stream ends only when dropped;
 /// dropping it cancels the request and closes connections accepted but not taken.
+///
+/// After an error that means the process is out of a resource (`EMFILE`, `ENFILE`,
+/// `ENOBUFS`, `ENOMEM`) the stream waits [`ACCEPT_BACKOFF`] before accepting again: a pending
+/// connection would otherwise fail again at once, and a loop that logs the error and carries on
+/// would spin.
 pub struct AcceptStream<'a, T> {
     inner: crate::driver::Multishot<AcceptMulti>,
     fd: RawFd,
     wrap: fn(RawFd) -> T,
+    backoff: Option<std::pin::Pin<Box<crate::time::Sleep>>>,
     _listener: std::marker::PhantomData<&'a ()>,
 }
+
+/// How long an accept stream pauses after running out of descriptors or memory.
+pub const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl<T> AcceptStream<'_, T> {
     pub(crate) fn new(fd: RawFd, wrap: fn(RawFd) -> T) -> Self {
@@ -181,9 +190,17 @@ impl<T> AcceptStream<'_, T> {
             inner: crate::driver::Multishot::new(AcceptMulti { fd }),
             fd,
             wrap,
+            backoff: None,
             _listener: std::marker::PhantomData,
         }
     }
+}
+
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
 
 impl<T> futures::Stream for AcceptStream<'_, T> {
@@ -194,8 +211,18 @@ impl<T> futures::Stream for AcceptStream<'_, T> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
         use std::task::Poll;
+        if let Some(pause) = self.backoff.as_mut() {
+            std::task::ready!(std::future::Future::poll(pause.as_mut(), cx));
+            self.backoff = None;
+        }
         loop {
             match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(Err(e))) => {
+                    if out_of_resources(&e) {
+                        self.backoff = Some(Box::pin(crate::time::sleep(ACCEPT_BACKOFF)));
+                    }
+                    return Poll::Ready(Some(Err(e)));
+                }
                 Poll::Ready(Some(r)) => return Poll::Ready(Some(r.map(self.wrap))),
                 Poll::Ready(None) => {
                     let fd = self.fd;

@@ -280,6 +280,9 @@ impl TcpListener {
     }
 
     /// Accept one connection.
+    ///
+    /// Out of descriptors (`EMFILE`), each call fails at once while connections wait: pause
+    /// before calling again, as [`incoming`](Self::incoming) does by itself.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let op = NetOp::Accept {
             fd: self.sock.0,
