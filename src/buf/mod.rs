@@ -105,6 +105,20 @@ macro_rules! fixed_buf {
     )*};
 }
 
+// SAFETY: rule 1 — `'static` memory that never moves; rule 2 — every byte of an array is
+// initialised. (So `b"literal"` can be written as it is.)
+unsafe impl<const N: usize> IoBuf for &'static [u8; N] {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        N
+    }
+    fn bytes_total(&self) -> usize {
+        N
+    }
+}
+
 /// `IoBuf` for a heap buffer with a length and a larger capacity.
 macro_rules! growable_buf {
     ($($ty:ty),*) => {$(

@@ -8,6 +8,32 @@ use crate::runtime::BuildError;
 pub(crate) struct RingConfig {
     pub(crate) entries: u32,
     pub(crate) cq_entries: Option<u32>,
+    /// Opcodes treated as missing even if the kernel has them, so the syscall fallbacks of
+    /// older kernels can be tested on this one (`Builder::hide_opcodes_for_testing`).
+    pub(crate) hidden_opcodes: OpcodeSet,
+}
+
+/// A set of io_uring opcodes (256 bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OpcodeSet([u64; 4]);
+
+impl OpcodeSet {
+    pub(crate) const ALL: OpcodeSet = OpcodeSet([u64::MAX; 4]);
+
+    pub(crate) fn insert(&mut self, code: u8) {
+        self.0[code as usize / 64] |= 1 << (code % 64);
+    }
+
+    pub(crate) fn contains(&self, code: u8) -> bool {
+        self.0[code as usize / 64] & (1 << (code % 64)) != 0
+    }
+
+    fn without(mut self, other: &OpcodeSet) -> OpcodeSet {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a &= !b;
+        }
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -16,6 +42,25 @@ pub(crate) struct RingFeatures {
     pub(crate) single_issuer: bool,
     /// The kernel raises IORING_SQ_TASKRUN when completion work is pending.
     pub(crate) taskrun_flag: bool,
+    /// The opcodes this kernel supports (IORING_REGISTER_PROBE), less the hidden ones.
+    pub(crate) opcodes: OpcodeSet,
+}
+
+/// The opcodes the kernel behind `ring` knows. Should the probe itself fail, every opcode is
+/// assumed present and an op the kernel lacks fails with EINVAL, which the callers that have a
+/// fallback also accept.
+fn probe_opcodes(ring: &IoUring) -> OpcodeSet {
+    let mut probe = io_uring::Probe::new();
+    if ring.submitter().register_probe(&mut probe).is_err() {
+        return OpcodeSet::ALL;
+    }
+    let mut set = OpcodeSet::default();
+    for code in 0..=u8::MAX {
+        if probe.is_supported(code) {
+            set.insert(code);
+        }
+    }
+    set
 }
 
 /// The setup-flag sets tried in order, best first. Each entry: (single_issuer+defer, coop+taskrun_flag, submit_all).
@@ -55,6 +100,7 @@ pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures),
                 let features = RingFeatures {
                     single_issuer,
                     taskrun_flag: coop,
+                    opcodes: probe_opcodes(&ring).without(&config.hidden_opcodes),
                 };
                 return Ok((ring, features));
             }

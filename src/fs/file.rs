@@ -277,9 +277,14 @@ impl File {
     /// Truncate or extend the file to `len` bytes. Uses `IORING_OP_FTRUNCATE` (Linux 6.9+),
     /// else `ftruncate(2)` on the blocking pool.
     pub async fn set_len(&self, len: u64) -> io::Result<()> {
-        match run(FsOp::Ftruncate { fd: self.fd, len }).await {
+        let op = if crate::runtime::context::supports(io_uring::opcode::Ftruncate::CODE) {
+            run(FsOp::Ftruncate { fd: self.fd, len }).await
+        } else {
+            Err(io::Error::from_raw_os_error(libc::EINVAL))
+        };
+        match op {
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) && len <= i64::MAX as u64 => {
-                // Older kernels reject the opcode; the len is valid, so retry with the syscall.
+                // The kernel lacks the opcode (or rejects the call: the syscall then says why).
                 let fd = self.try_clone_fd()?;
                 blocking_io(move || {
                     // SAFETY: fs rule 1 — `fd` is our own duplicate, open for the whole call.

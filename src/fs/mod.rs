@@ -23,7 +23,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub(crate) use self::file::blocking_io;
+pub(crate) use self::file::{blocking_io, cvt};
 use self::ops::{cstr, run, statx, FsOp};
 use crate::buf::IoBuf;
 
@@ -77,14 +77,20 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
     Ok(pos)
 }
 
-/// Create a directory (mode 0o777 before the umask).
+/// Whether this thread's ring has `opcode`; when it does not (an older kernel), the call runs
+/// as a syscall on the blocking pool instead.
+fn has(opcode: u8) -> bool {
+    crate::runtime::context::supports(opcode)
+}
+
+/// Create a directory (mode 0o777 before the umask). `IORING_OP_MKDIRAT` (Linux 5.15).
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    run(FsOp::MkDir {
-        path: cstr(path.as_ref())?,
-        mode: 0o777,
-    })
-    .await
-    .map(|_| ())
+    let path = cstr(path.as_ref())?;
+    if !has(io_uring::opcode::MkDirAt::CODE) {
+        // SAFETY: fs rule 1 — the closure owns the NUL-terminated path for the whole call.
+        return blocking_io(move || cvt(unsafe { libc::mkdir(path.as_ptr(), 0o777) })).await;
+    }
+    run(FsOp::MkDir { path, mode: 0o777 }).await.map(|_| ())
 }
 
 /// Create a directory and every missing parent.
@@ -157,24 +163,25 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
     .map(|_| ())
 }
 
-/// Make `link` a new hard link to `original`.
+/// Make `link` a new hard link to `original`. `IORING_OP_LINKAT` (Linux 5.15).
 pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
-    run(FsOp::Link {
-        from: cstr(original.as_ref())?,
-        to: cstr(link.as_ref())?,
-    })
-    .await
-    .map(|_| ())
+    let (from, to) = (cstr(original.as_ref())?, cstr(link.as_ref())?);
+    if !has(io_uring::opcode::LinkAt::CODE) {
+        // SAFETY: fs rule 1 — the closure owns both NUL-terminated paths for the whole call.
+        return blocking_io(move || cvt(unsafe { libc::link(from.as_ptr(), to.as_ptr()) })).await;
+    }
+    run(FsOp::Link { from, to }).await.map(|_| ())
 }
 
-/// Make `link` a symbolic link pointing at `target`.
+/// Make `link` a symbolic link pointing at `target`. `IORING_OP_SYMLINKAT` (Linux 5.15).
 pub async fn symlink(target: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
-    run(FsOp::Symlink {
-        target: cstr(target.as_ref())?,
-        link: cstr(link.as_ref())?,
-    })
-    .await
-    .map(|_| ())
+    let (target, link) = (cstr(target.as_ref())?, cstr(link.as_ref())?);
+    if !has(io_uring::opcode::SymlinkAt::CODE) {
+        // SAFETY: fs rule 1 — the closure owns both NUL-terminated paths for the whole call.
+        return blocking_io(move || cvt(unsafe { libc::symlink(target.as_ptr(), link.as_ptr()) }))
+            .await;
+    }
+    run(FsOp::Symlink { target, link }).await.map(|_| ())
 }
 
 /// Where a symbolic link points (on the blocking pool).

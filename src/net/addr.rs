@@ -5,6 +5,7 @@ use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// A socket address in kernel layout, on the heap so an SQE may point at it (driver rule 1).
+#[derive(Clone)]
 pub(crate) struct SockAddr {
     pub(crate) storage: Box<libc::sockaddr_storage>,
     pub(crate) len: libc::socklen_t,

@@ -173,8 +173,13 @@ unsafe impl MultishotOperation for RecvMultiOp {
 /// `ENOBUFS`, `ENOMEM`) the stream waits [`ACCEPT_BACKOFF`] before accepting again: a pending
 /// connection would otherwise fail again at once, and a loop that logs the error and carries on
 /// would spin.
+///
+/// Kernels before 5.19 have no multishot accept; there the stream submits one accept at a
+/// time (chosen up front when the ring lacks `IORING_OP_SOCKET`, which arrived in the same
+/// release, or on the first `EINVAL`).
 pub struct AcceptStream<'a, T> {
-    inner: crate::driver::Multishot<AcceptMulti>,
+    arm: Arm,
+    accepted_any: bool,
     fd: RawFd,
     wrap: fn(RawFd) -> T,
     backoff: Option<std::pin::Pin<Box<crate::time::Sleep>>>,
@@ -184,10 +189,22 @@ pub struct AcceptStream<'a, T> {
 /// How long an accept stream pauses after running out of descriptors or memory.
 pub const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
 
+enum Arm {
+    Multi(crate::driver::Multishot<AcceptMulti>),
+    /// One accept at a time; `None` between two.
+    Single(Option<crate::driver::Op<NetOp>>),
+}
+
 impl<T> AcceptStream<'_, T> {
     pub(crate) fn new(fd: RawFd, wrap: fn(RawFd) -> T) -> Self {
+        let arm = if crate::runtime::context::supports(opcode::Socket::CODE) {
+            Arm::Multi(crate::driver::Multishot::new(AcceptMulti { fd }))
+        } else {
+            Arm::Single(None)
+        };
         AcceptStream {
-            inner: crate::driver::Multishot::new(AcceptMulti { fd }),
+            arm,
+            accepted_any: false,
             fd,
             wrap,
             backoff: None,
@@ -216,19 +233,53 @@ impl<T> futures::Stream for AcceptStream<'_, T> {
             self.backoff = None;
         }
         loop {
-            match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
-                Poll::Ready(Some(Err(e))) => {
+            let fd = self.fd;
+            let next = match &mut self.arm {
+                Arm::Multi(multi) => match std::pin::Pin::new(multi).poll_next(cx) {
+                    Poll::Ready(Some(Err(e)))
+                        if e.raw_os_error() == Some(libc::EINVAL) && !self.accepted_any =>
+                    {
+                        // No multishot accept in this kernel: one at a time from now on (a
+                        // genuine EINVAL, such as a socket not listening, comes back from it).
+                        self.arm = Arm::Single(None);
+                        continue;
+                    }
+                    Poll::Ready(Some(r)) => r,
+                    Poll::Ready(None) => {
+                        // The kernel ended the request (after an error): re-arm.
+                        self.arm = Arm::Multi(crate::driver::Multishot::new(AcceptMulti { fd }));
+                        continue;
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                Arm::Single(slot) => {
+                    let op = slot.get_or_insert_with(|| {
+                        crate::driver::Op::new(NetOp::Accept {
+                            fd,
+                            addr: SockAddr::empty(),
+                            len: Box::new(0),
+                        })
+                    });
+                    let r =
+                        std::task::ready!(std::future::Future::poll(std::pin::Pin::new(op), cx));
+                    *slot = None;
+                    r.map(|out| match out {
+                        NetOutput::Accepted(fd, _) => fd,
+                        NetOutput::Value(_) => unreachable!("accept yields a connection"),
+                    })
+                }
+            };
+            match next {
+                Ok(fd) => {
+                    self.accepted_any = true;
+                    return Poll::Ready(Some(Ok((self.wrap)(fd))));
+                }
+                Err(e) => {
                     if out_of_resources(&e) {
                         self.backoff = Some(Box::pin(crate::time::sleep(ACCEPT_BACKOFF)));
                     }
                     return Poll::Ready(Some(Err(e)));
                 }
-                Poll::Ready(Some(r)) => return Poll::Ready(Some(r.map(self.wrap))),
-                Poll::Ready(None) => {
-                    let fd = self.fd;
-                    self.inner = crate::driver::Multishot::new(AcceptMulti { fd });
-                }
-                Poll::Pending => return Poll::Pending,
             }
         }
     }

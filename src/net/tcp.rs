@@ -9,6 +9,7 @@ use super::ops::{NetOp, NetOutput};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 
 use crate::driver::{Op, OpList};
+use io_uring::opcode;
 
 /// An owned socket descriptor, closed on the ring when dropped.
 #[derive(Debug)]
@@ -144,12 +145,109 @@ async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
     } else {
         libc::AF_INET6
     };
-    run(NetOp::Socket {
-        domain,
-        ty: libc::SOCK_STREAM,
-    })
-    .await
-    .map(|fd| Socket::new(fd as RawFd))
+    new_socket(domain, libc::SOCK_STREAM).await
+}
+
+/// A new close-on-exec socket: `IORING_OP_SOCKET` (Linux 5.19), else `socket(2)`.
+pub(crate) async fn new_socket(domain: i32, ty: i32) -> io::Result<Socket> {
+    if !crate::runtime::context::supports(opcode::Socket::CODE) {
+        // SAFETY: net rule 1 — a plain syscall; the new descriptor is owned by the Socket.
+        let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        return Ok(Socket::new(fd));
+    }
+    run(NetOp::Socket { domain, ty })
+        .await
+        .map(|fd| Socket::new(fd as RawFd))
+}
+
+/// One step of setting up a socket, done by an op where the kernel has it, else by syscall.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Setup {
+    ReuseAddr,
+    Bind,
+    Listen,
+}
+
+const BACKLOG: i32 = 1024;
+
+fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
+    let ret = match step {
+        Setup::ReuseAddr => return setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1),
+        // SAFETY: net rule 1 — a valid address and its length, on the socket we own.
+        Setup::Bind => unsafe { libc::bind(fd, addr.as_ptr(), addr.len) },
+        // SAFETY: net rule 1 — a plain syscall on the socket we own.
+        Setup::Listen => unsafe { libc::listen(fd, BACKLOG) },
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Run `steps` on a fresh socket as one linked chain when the kernel has every opcode
+/// (`IORING_OP_URING_CMD` setsockopt: 6.7, `BIND`/`LISTEN`: 6.11), else with syscalls. If a
+/// step's op fails with EINVAL/EOPNOTSUPP (an opcode the probe cannot vouch for, such as the
+/// socket setsockopt command), that step and the rest run as syscalls, which report the real
+/// error if there is one.
+async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
+    use crate::runtime::context::supports;
+    let has = |step: &Setup| match step {
+        Setup::ReuseAddr => supports(opcode::SetSockOpt::CODE),
+        Setup::Bind => supports(opcode::Bind::CODE),
+        Setup::Listen => supports(opcode::Listen::CODE),
+    };
+    // The ring does the longest prefix the kernel has; syscalls do the rest.
+    let ring_steps = steps.iter().take_while(|s| has(s)).count();
+    let mut from = ring_steps;
+    if ring_steps > 0 {
+        let ops = steps[..ring_steps].iter().map(|step| match step {
+            Setup::ReuseAddr => NetOp::SetSockOpt {
+                fd,
+                level: libc::SOL_SOCKET,
+                name: libc::SO_REUSEADDR,
+                value: Box::new(1),
+            },
+            Setup::Bind => NetOp::Bind {
+                fd,
+                addr: addr.clone(),
+            },
+            Setup::Listen => NetOp::Listen {
+                fd,
+                backlog: BACKLOG,
+            },
+        });
+        for (i, r) in OpList::chain(ops).await.into_iter().enumerate() {
+            match r {
+                Ok(_) => continue,
+                Err(e) if unsupported(&e) => {
+                    from = i;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    for &step in &steps[from..] {
+        setup_syscall(fd, step, addr)?;
+    }
+    Ok(())
+}
+
+/// Bind a fresh socket (UDP, Unix datagram).
+pub(crate) async fn bind_socket(fd: RawFd, addr: &SockAddr) -> io::Result<()> {
+    set_up(fd, addr, &[Setup::Bind]).await
+}
+
+/// Bind a fresh stream socket and listen, with `SO_REUSEADDR` first for TCP.
+pub(crate) async fn bind_listen(fd: RawFd, addr: &SockAddr, reuse_addr: bool) -> io::Result<()> {
+    if reuse_addr {
+        set_up(fd, addr, &[Setup::ReuseAddr, Setup::Bind, Setup::Listen]).await
+    } else {
+        set_up(fd, addr, &[Setup::Bind, Setup::Listen]).await
+    }
 }
 
 /// The one socket-option helper every synchronous setter goes through: `setsockopt(2)` with a
@@ -231,52 +329,8 @@ impl TcpListener {
 
     async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
         let sock = socket_for(&addr).await?;
-        let fd = sock.0;
-        let results = OpList::chain([
-            NetOp::SetSockOpt {
-                fd,
-                level: libc::SOL_SOCKET,
-                name: libc::SO_REUSEADDR,
-                value: Box::new(1),
-            },
-            NetOp::Bind {
-                fd,
-                addr: SockAddr::new(addr),
-            },
-            NetOp::Listen { fd, backlog: 1024 },
-        ])
-        .await;
-        // Where the kernel lacks an opcode (setsockopt needs 6.7, bind/listen 6.11), finish
-        // the same steps with syscalls from the first unsupported one on.
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(_) => continue,
-                Err(e) if unsupported(&e) => {
-                    Self::bind_syscalls(fd, addr, i)?;
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        bind_listen(sock.0, &SockAddr::new(addr), true).await?;
         Ok(TcpListener { sock })
-    }
-
-    fn bind_syscalls(fd: RawFd, addr: SocketAddr, from: usize) -> io::Result<()> {
-        if from == 0 {
-            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
-        }
-        if from <= 1 {
-            let sa = SockAddr::new(addr);
-            // SAFETY: net rule 1 — a valid address and its length.
-            if unsafe { libc::bind(fd, sa.as_ptr(), sa.len) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        // SAFETY: net rule 1 — a plain syscall on the socket we own.
-        if unsafe { libc::listen(fd, 1024) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
     }
 
     /// Accept one connection.

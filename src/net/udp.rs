@@ -6,7 +6,9 @@ use io_uring::{opcode, squeue::Entry, types};
 
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::NetOp;
-use super::tcp::{first_ok, getsockopt_int, run, setsockopt, setsockopt_int, unsupported, Socket};
+use super::tcp::{
+    bind_socket, first_ok, getsockopt_int, new_socket, run, setsockopt, setsockopt_int, Socket,
+};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
 use crate::driver::{Completion, Op, Operation};
@@ -140,29 +142,8 @@ impl UdpSocket {
             } else {
                 libc::AF_INET6
             };
-            let sock = Socket::new(
-                run(NetOp::Socket {
-                    domain,
-                    ty: libc::SOCK_DGRAM,
-                })
-                .await? as RawFd,
-            );
-            match run(NetOp::Bind {
-                fd: sock.0,
-                addr: SockAddr::new(a),
-            })
-            .await
-            {
-                Ok(_) => {}
-                Err(e) if unsupported(&e) => {
-                    let sa = SockAddr::new(a);
-                    // SAFETY: net rule 1 — a valid address and its length.
-                    if unsafe { libc::bind(sock.0, sa.as_ptr(), sa.len) } < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+            let sock = new_socket(domain, libc::SOCK_DGRAM).await?;
+            bind_socket(sock.0, &SockAddr::new(a)).await?;
             Ok(UdpSocket { sock })
         })
         .await

@@ -4,39 +4,14 @@ use std::path::Path;
 
 use super::addr::{unix_socket_name, SockAddr, UnixAddr};
 use super::ops::{NetOp, NetOutput};
-use super::tcp::{run, unsupported, Socket};
+use super::tcp::{bind_listen, bind_socket, new_socket, run, Socket};
 use super::udp::{MsgOp, RecvMsg, SendMsg};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
-use crate::driver::{Op, OpList};
+use crate::driver::Op;
 
 async fn unix_socket(ty: i32) -> io::Result<Socket> {
-    run(NetOp::Socket {
-        domain: libc::AF_UNIX,
-        ty,
-    })
-    .await
-    .map(|fd| Socket::new(fd as RawFd))
-}
-
-/// `bind` through the ring, or the syscall where the kernel has no `IORING_OP_BIND`.
-async fn bind(fd: RawFd, path: &Path) -> io::Result<()> {
-    match run(NetOp::Bind {
-        fd,
-        addr: SockAddr::unix(path)?,
-    })
-    .await
-    {
-        Err(e) if unsupported(&e) => {
-            let sa = SockAddr::unix(path)?;
-            // SAFETY: net rule 1 — a valid address and its length.
-            if unsafe { libc::bind(fd, sa.as_ptr(), sa.len) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        }
-        other => other.map(|_| ()),
-    }
+    new_socket(libc::AF_UNIX, ty).await
 }
 
 fn socketpair(ty: i32) -> io::Result<(Socket, Socket)> {
@@ -59,31 +34,9 @@ pub struct UnixListener {
 impl UnixListener {
     /// Bind to `path` and listen (a chain of `bind` → `listen` after the socket op).
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let path = path.as_ref();
-        let addr = SockAddr::unix(path)?;
+        let addr = SockAddr::unix(path.as_ref())?;
         let sock = unix_socket(libc::SOCK_STREAM).await?;
-        let fd = sock.0;
-        let results = OpList::chain([
-            NetOp::Bind { fd, addr },
-            NetOp::Listen { fd, backlog: 1024 },
-        ])
-        .await;
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(_) => continue,
-                Err(e) if unsupported(&e) => {
-                    if i == 0 {
-                        bind(fd, path).await?;
-                    }
-                    // SAFETY: net rule 1 — a plain syscall on the socket we own.
-                    if unsafe { libc::listen(fd, 1024) } < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        bind_listen(sock.0, &addr, false).await?;
         Ok(UnixListener { sock })
     }
 
@@ -182,9 +135,9 @@ impl UnixDatagram {
     /// Bind to `path` (NUL-prefixed: abstract namespace).
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         // A bad path is refused before any socket is made.
-        SockAddr::unix(path.as_ref())?;
+        let addr = SockAddr::unix(path.as_ref())?;
         let sock = unix_socket(libc::SOCK_DGRAM).await?;
-        bind(sock.0, path.as_ref()).await?;
+        bind_socket(sock.0, &addr).await?;
         Ok(UnixDatagram { sock })
     }
 

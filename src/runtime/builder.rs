@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::{BuildError, Runtime};
-use crate::driver::RingConfig;
+use crate::driver::{OpcodeSet, RingConfig};
 use crate::scheduler::current_thread::{self, Config};
 use crate::scheduler::multi_thread;
 
@@ -29,6 +29,7 @@ pub struct Builder {
     start_paused: bool,
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
+    hidden_opcodes: OpcodeSet,
 }
 
 impl Builder {
@@ -44,6 +45,7 @@ impl Builder {
             start_paused: false,
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
+            hidden_opcodes: OpcodeSet::default(),
         }
     }
 
@@ -119,6 +121,18 @@ impl Builder {
         self
     }
 
+    /// Treat these io_uring opcodes (`io_uring::opcode::X::CODE`) as missing from the kernel,
+    /// so the syscall fallbacks ringolo uses on older kernels run on this one. For testing
+    /// those paths; a runtime built this way is slower, not different. Hiding `POLL_ADD`
+    /// stands for a kernel without multishot poll (the wakeup poll is re-armed at each park).
+    #[doc(hidden)]
+    pub fn hide_opcodes_for_testing(&mut self, opcodes: &[u8]) -> &mut Self {
+        for &code in opcodes {
+            self.hidden_opcodes.insert(code);
+        }
+        self
+    }
+
     /// Accepted for Tokio compatibility: I/O and time are always enabled.
     pub fn enable_all(&mut self) -> &mut Self {
         self
@@ -135,6 +149,7 @@ impl Builder {
         let ring = RingConfig {
             entries: self.entries,
             cq_entries: self.cq_entries,
+            hidden_opcodes: self.hidden_opcodes,
         };
         let config = Config {
             max_blocking_threads: self.max_blocking_threads,
