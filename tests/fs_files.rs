@@ -180,6 +180,14 @@ fn directories_links_and_renames() {
         fs::write(&f, "data").await.unwrap();
         let err = fs::remove_dir(dir.join("a/b")).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DirectoryNotEmpty);
+        // An empty directory goes; a file is not a directory.
+        fs::create_dir(dir.join("empty")).await.unwrap();
+        fs::remove_dir(dir.join("empty")).await.unwrap();
+        assert!(!fs::try_exists(dir.join("empty")).await.unwrap());
+        assert_eq!(
+            fs::remove_dir(&f).await.unwrap_err().kind(),
+            ErrorKind::NotADirectory
+        );
 
         fs::hard_link(&f, dir.join("hard")).await.unwrap();
         assert_eq!(fs::metadata(&f).await.unwrap().nlink(), 2);

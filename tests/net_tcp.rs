@@ -373,3 +373,64 @@ fn incoming_pauses_while_out_of_descriptors_then_carries_on() {
         "RINGOLO_CHILD_ACCEPT_EMFILE",
     );
 }
+
+#[test]
+fn split_halves_have_the_stream_methods_and_reunite() {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    common::rt().block_on(async {
+        let l = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let addr = l.local_addr().unwrap();
+        let client = TcpStream::connect(&addr).await.unwrap();
+        let (server, _) = l.accept().await.unwrap();
+        let (rd, wr) = server.into_split();
+        assert_eq!(rd.local_addr().unwrap(), addr);
+        assert_eq!(wr.peer_addr().unwrap(), client.local_addr().unwrap());
+
+        // Write half: writev and send.
+        let (res, _) = wr.writev(vec![b"ab".to_vec(), b"cd".to_vec()]).await;
+        assert_eq!(res.unwrap(), 4);
+        wr.send(b"ef".to_vec(), 0).await.0.unwrap();
+        let (res, got) = client.read_exact(Vec::with_capacity(6)).await;
+        res.unwrap();
+        assert_eq!(got, b"abcdef");
+
+        // Read half: peek, recv, readv.
+        client.write_all(b"0123456789".to_vec()).await.0.unwrap();
+        let (res, peeked) = rd.peek(Vec::with_capacity(4)).await;
+        assert_eq!(res.unwrap(), 4);
+        assert_eq!(peeked, b"0123");
+        let (res, got) = rd.recv(Vec::with_capacity(4), 0).await;
+        assert_eq!(res.unwrap(), 4);
+        assert_eq!(got, b"0123");
+        let (res, bufs) = rd
+            .readv(vec![Vec::with_capacity(3), Vec::with_capacity(3)])
+            .await;
+        assert_eq!(res.unwrap(), 6);
+        assert_eq!(bufs, vec![b"456".to_vec(), b"789".to_vec()]);
+
+        // A multishot recv over a buffer ring on a TCP read half.
+        let ring = ringolo::net::BufRing::new(8, 64).unwrap();
+        {
+            let mut rx = rd.recv_multi(&ring);
+            for msg in [&b"first"[..], b"second"] {
+                client.write_all(msg).await.0.unwrap();
+                let got = rx.next().await.unwrap().unwrap();
+                assert_eq!(&got[..], msg);
+            }
+        }
+
+        // Halves of different streams do not reunite, and come back whole.
+        let other = TcpStream::connect(addr).await.unwrap();
+        let (_s2, _) = l.accept().await.unwrap();
+        let (ord, owr) = other.into_split();
+        let ringolo::net::ReuniteError(rd, owr) = rd.reunite(owr).unwrap_err();
+        drop((ord, owr));
+        let server = wr.reunite(rd).unwrap();
+        server.write_all(b"whole").await.0.unwrap();
+        let (res, got) = client.read_exact(Vec::with_capacity(5)).await;
+        res.unwrap();
+        assert_eq!(got, b"whole");
+    });
+}

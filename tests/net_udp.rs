@@ -69,3 +69,68 @@ fn errors_are_clear() {
         assert_eq!(res.unwrap_err().kind(), ErrorKind::ConnectionRefused);
     });
 }
+
+#[test]
+fn peek_names_options_and_ipv6_multicast() {
+    use std::net::{Ipv6Addr, SocketAddr, SocketAddrV4};
+    common::rt().block_on(async {
+        let a = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let b = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let b_port = b.local_addr().unwrap().port();
+
+        // send_to takes anything that names an address, host names included (looked up on
+        // the blocking pool).
+        a.send_to(&b"one"[..], format!("127.0.0.1:{b_port}"))
+            .await
+            .0
+            .unwrap();
+        a.send_to(&b"two"[..], ("localhost", b_port))
+            .await
+            .0
+            .unwrap();
+        let (res, buf) = a.send_to(&b"x"[..], "no-such-host.invalid:9").await;
+        assert!(res.is_err());
+        assert_eq!(buf, b"x", "the buffer comes back on a failed lookup");
+
+        // peek_from leaves the datagram queued.
+        let (res, peeked) = b.peek_from(Vec::with_capacity(8)).await;
+        assert_eq!(res.unwrap(), (3, a.local_addr().unwrap()));
+        assert_eq!(peeked, b"one");
+        for want in [&b"one"[..], b"two"] {
+            let (res, got) = b.recv_from(Vec::with_capacity(8)).await;
+            res.unwrap();
+            assert_eq!(got, want);
+        }
+
+        // Option getters read back what the setters wrote.
+        a.set_ttl(9).unwrap();
+        assert_eq!(a.ttl().unwrap(), 9);
+        a.set_multicast_loop_v4(false).unwrap();
+        assert!(!a.multicast_loop_v4().unwrap());
+        a.set_multicast_ttl_v4(3).unwrap();
+        assert_eq!(a.multicast_ttl_v4().unwrap(), 3);
+
+        // IPv6: loopback datagrams, the multicast loop option, join and leave a group.
+        let v6 = UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).await.unwrap();
+        let v6b = UdpSocket::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, 0)))
+            .await
+            .unwrap();
+        v6.send_to(&b"six"[..], v6b.local_addr().unwrap())
+            .await
+            .0
+            .unwrap();
+        let (res, got) = v6b.recv_from(Vec::with_capacity(8)).await;
+        assert_eq!(res.unwrap().1, v6.local_addr().unwrap());
+        assert_eq!(got, b"six");
+        v6.set_multicast_loop_v6(false).unwrap();
+        assert!(!v6.multicast_loop_v6().unwrap());
+        let any6 = UdpSocket::bind("[::]:0").await.unwrap();
+        let group: Ipv6Addr = "ff15::1234".parse().unwrap();
+        any6.join_multicast_v6(&group, 0).unwrap();
+        any6.leave_multicast_v6(&group, 0).unwrap();
+        // Leaving a group not joined is the kernel's error, reported.
+        assert!(any6.leave_multicast_v6(&group, 0).is_err());
+    });
+}

@@ -109,6 +109,24 @@ fn datagrams() {
         u.send("unbound").await.0.unwrap();
         let (res, _) = b.recv_from(Vec::with_capacity(16)).await;
         assert_eq!(res.unwrap().1, UnixAddr::Unnamed);
+
+        // Abstract names: bound, addressed, and reported without the leading NUL.
+        let name = format!("ringolo-dgram-{}", std::process::id());
+        let abs = UnixDatagram::bind(format!("\0{name}")).await.unwrap();
+        assert_eq!(
+            abs.local_addr().unwrap(),
+            UnixAddr::Abstract(name.clone().into_bytes())
+        );
+        a.send_to("to abstract", format!("\0{name}"))
+            .await
+            .0
+            .unwrap();
+        let (res, buf) = abs.recv_from(Vec::with_capacity(16)).await;
+        assert_eq!(res.unwrap().1, UnixAddr::Pathname(pa.clone()));
+        assert_eq!(buf, b"to abstract");
+        abs.send_to("back", &pa).await.0.unwrap();
+        let (res, _) = a.recv_from(Vec::with_capacity(16)).await;
+        assert_eq!(res.unwrap().1, UnixAddr::Abstract(name.into_bytes()));
     });
     let _ = std::fs::remove_file(&pa);
     let _ = std::fs::remove_file(&pb);

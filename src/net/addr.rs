@@ -176,11 +176,12 @@ pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
     raw_socket_name(fd, peer)?.0.to_std()
 }
 
-/// Something that names one or more socket addresses. Literal addresses resolve at once;
-/// host names are looked up on the blocking pool.
+/// Something that names one or more socket addresses, as `std::net::ToSocketAddrs` (the same
+/// types implement it). Literal addresses resolve at once; host names are looked up on the
+/// blocking pool.
 pub trait ToSocketAddrs {
     #[doc(hidden)]
-    fn into_lookup(self) -> Lookup;
+    fn into_lookup(&self) -> Lookup;
 }
 
 #[doc(hidden)]
@@ -203,32 +204,34 @@ impl Lookup {
     }
 }
 
-impl ToSocketAddrs for SocketAddr {
-    fn into_lookup(self) -> Lookup {
-        Lookup::Ready(Ok(vec![self]))
-    }
+/// `ToSocketAddrs` for types naming exactly one address without a lookup.
+macro_rules! one_addr {
+    ($($ty:ty),*) => {$(
+        impl ToSocketAddrs for $ty {
+            fn into_lookup(&self) -> Lookup {
+                Lookup::Ready(Ok(vec![SocketAddr::from(*self)]))
+            }
+        }
+    )*};
 }
 
-impl ToSocketAddrs for (std::net::IpAddr, u16) {
-    fn into_lookup(self) -> Lookup {
-        Lookup::Ready(Ok(vec![SocketAddr::from(self)]))
-    }
-}
+one_addr!(
+    SocketAddr,
+    SocketAddrV4,
+    SocketAddrV6,
+    (std::net::IpAddr, u16),
+    (Ipv4Addr, u16),
+    (Ipv6Addr, u16)
+);
 
-impl ToSocketAddrs for (Ipv4Addr, u16) {
-    fn into_lookup(self) -> Lookup {
-        Lookup::Ready(Ok(vec![SocketAddr::from(self)]))
-    }
-}
-
-impl ToSocketAddrs for &[SocketAddr] {
-    fn into_lookup(self) -> Lookup {
+impl ToSocketAddrs for [SocketAddr] {
+    fn into_lookup(&self) -> Lookup {
         Lookup::Ready(Ok(self.to_vec()))
     }
 }
 
-impl ToSocketAddrs for &str {
-    fn into_lookup(self) -> Lookup {
+impl ToSocketAddrs for str {
+    fn into_lookup(&self) -> Lookup {
         match self.parse::<SocketAddr>() {
             Ok(a) => Lookup::Ready(Ok(vec![a])),
             Err(_) => Lookup::Host(self.to_string()),
@@ -237,17 +240,29 @@ impl ToSocketAddrs for &str {
 }
 
 impl ToSocketAddrs for String {
-    fn into_lookup(self) -> Lookup {
+    fn into_lookup(&self) -> Lookup {
         self.as_str().into_lookup()
     }
 }
 
 impl ToSocketAddrs for (&str, u16) {
-    fn into_lookup(self) -> Lookup {
+    fn into_lookup(&self) -> Lookup {
         match self.0.parse::<std::net::IpAddr>() {
             Ok(ip) => Lookup::Ready(Ok(vec![SocketAddr::new(ip, self.1)])),
             Err(_) => Lookup::Host(format!("{}:{}", self.0, self.1)),
         }
+    }
+}
+
+impl ToSocketAddrs for (String, u16) {
+    fn into_lookup(&self) -> Lookup {
+        (self.0.as_str(), self.1).into_lookup()
+    }
+}
+
+impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
+    fn into_lookup(&self) -> Lookup {
+        (**self).into_lookup()
     }
 }
 

@@ -31,7 +31,9 @@ mod unix;
 pub use self::addr::{Lookup, ToSocketAddrs, UnixAddr};
 pub use self::ops::{AcceptStream, ACCEPT_BACKOFF};
 pub use self::recv::RecvStream;
-pub use self::tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use self::tcp::{
+    Incoming, OwnedReadHalf, OwnedWriteHalf, ReuniteError, TcpListener, TcpStream,
+};
 pub use self::udp::UdpSocket;
 pub use self::unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
 pub use crate::driver::bufring::{BufRing, RingBuf};

@@ -96,6 +96,8 @@ macro_rules! stream_io_methods {
             &self,
             bufs: Vec<B>,
         ) -> $crate::buf::BufResult<usize, Vec<B>> {
+            // Counted like a write's SEND: no immediate write may overtake it.
+            let _in_flight = self.sends().enter();
             $crate::driver::Op::new($crate::driver::ops::SendVectored::new(self.fd(), bufs)).await
         }
 
@@ -114,6 +116,7 @@ macro_rules! stream_io_methods {
             buf: B,
             flags: i32,
         ) -> $crate::buf::BufResult<usize, B> {
+            let _in_flight = self.sends().enter();
             $crate::driver::Op::new($crate::driver::ops::Send::new(self.fd(), buf, flags)).await
         }
 

@@ -307,12 +307,14 @@ where
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        )
-    }))
+    Err(last.unwrap_or_else(no_address))
+}
+
+pub(crate) fn no_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any address",
+    )
 }
 
 /// A TCP socket listening for connections.
@@ -469,7 +471,30 @@ pub struct OwnedWriteHalf {
     stream: Arc<TcpStream>,
 }
 
+/// The two halves given to [`OwnedReadHalf::reunite`] came from different streams; here they
+/// are back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl std::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same socket")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
 impl OwnedReadHalf {
+    /// Put the stream back together from its two halves.
+    pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.stream, &other.stream) {
+            return Err(ReuniteError(self, other));
+        }
+        drop(other);
+        // The two halves held the only references.
+        Ok(Arc::try_unwrap(self.stream).expect("both halves were given back"))
+    }
+
     /// See [`TcpStream::read`].
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
         self.stream.read(buf).await
@@ -480,6 +505,31 @@ impl OwnedReadHalf {
         self.stream.read_exact(buf).await
     }
 
+    /// See [`TcpStream::readv`].
+    pub async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.stream.readv(bufs).await
+    }
+
+    /// See [`TcpStream::recv`].
+    pub async fn recv<B: IoBufMut>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
+        self.stream.recv(buf, flags).await
+    }
+
+    /// See [`TcpStream::peek`].
+    pub async fn peek<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        self.stream.peek(buf).await
+    }
+
+    /// See [`TcpStream::recv_multi`].
+    pub fn recv_multi<'a>(&'a self, ring: &super::BufRing) -> super::RecvStream<'a> {
+        self.stream.recv_multi(ring)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
@@ -487,6 +537,11 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
+    /// Put the stream back together from its two halves.
+    pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+        other.reunite(self)
+    }
+
     /// See [`TcpStream::write`].
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
         self.stream.write(buf).await
@@ -495,6 +550,26 @@ impl OwnedWriteHalf {
     /// See [`TcpStream::write_all`].
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
         self.stream.write_all(buf).await
+    }
+
+    /// See [`TcpStream::writev`].
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        self.stream.writev(bufs).await
+    }
+
+    /// See [`TcpStream::send`].
+    pub async fn send<B: IoBuf>(&self, buf: B, flags: i32) -> BufResult<usize, B> {
+        self.stream.send(buf, flags).await
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
     }
 
     /// Shut down the write side: the peer reads end-of-stream.

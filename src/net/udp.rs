@@ -67,6 +67,8 @@ pub(crate) struct RecvMsg<B, A> {
     pub(crate) op: MsgOp<B>,
     /// Turns the kernel's source address (storage and length) into the caller's type.
     pub(crate) decode: fn(&libc::sockaddr_storage, libc::socklen_t) -> io::Result<A>,
+    /// `recvmsg` flags (`MSG_PEEK`).
+    pub(crate) flags: u32,
 }
 
 // SAFETY: rule 1 of driver/mod.rs — the entry points at the boxed msghdr, whose name points at
@@ -108,7 +110,9 @@ unsafe impl<B: IoBufMut, A: Send + 'static> Operation for RecvMsg<B, A> {
             len,
             std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
         );
-        opcode::RecvMsg::new(types::Fd(fd), hdr).build()
+        opcode::RecvMsg::new(types::Fd(fd), hdr)
+            .flags(self.flags)
+            .build()
     }
 
     fn complete(self, result: io::Result<Completion>) -> Self::Output {
@@ -163,17 +167,38 @@ impl UdpSocket {
         .await
     }
 
-    /// Send a datagram to `target`.
-    pub async fn send_to<B: IoBuf>(&self, buf: B, target: SocketAddr) -> BufResult<usize, B> {
+    /// Send a datagram to `target` (the first address it names).
+    pub async fn send_to<B: IoBuf>(
+        &self,
+        buf: B,
+        target: impl ToSocketAddrs,
+    ) -> BufResult<usize, B> {
+        let target = match target.into_lookup().resolve().await {
+            Ok(addrs) => match addrs.into_iter().next() {
+                Some(a) => a,
+                None => return (Err(super::tcp::no_address()), buf),
+            },
+            Err(e) => return (Err(e), buf),
+        };
         Op::new(SendMsg(MsgOp::new(self.sock.0, buf, SockAddr::new(target)))).await
     }
 
     /// Receive a datagram and its source address.
     pub async fn recv_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
+        self.recv_msg(buf, 0).await
+    }
+
+    /// Receive the next datagram and its source address, leaving it queued.
+    pub async fn peek_from<B: IoBufMut>(&self, buf: B) -> BufResult<(usize, SocketAddr), B> {
+        self.recv_msg(buf, libc::MSG_PEEK as u32).await
+    }
+
+    async fn recv_msg<B: IoBufMut>(&self, buf: B, flags: u32) -> BufResult<(usize, SocketAddr), B> {
         let decode = |s: &libc::sockaddr_storage, _len| super::addr::storage_to_std(s);
         Op::new(RecvMsg {
             op: MsgOp::new(self.sock.0, buf, SockAddr::empty()),
             decode,
+            flags,
         })
         .await
     }
@@ -211,6 +236,36 @@ impl UdpSocket {
     /// `IP_TTL`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         setsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_TTL, ttl as i32)
+    }
+
+    /// `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        getsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_TTL).map(|v| v as u32)
+    }
+
+    /// Whether `IP_MULTICAST_LOOP` is set.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        getsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP).map(|v| v != 0)
+    }
+
+    /// `IP_MULTICAST_TTL`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        getsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL).map(|v| v as u32)
+    }
+
+    /// `IPV6_MULTICAST_LOOP`.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        setsockopt_int(
+            self.sock.0,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MULTICAST_LOOP,
+            on as i32,
+        )
+    }
+
+    /// Whether `IPV6_MULTICAST_LOOP` is set.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        getsockopt_int(self.sock.0, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP).map(|v| v != 0)
     }
 
     /// `IP_MULTICAST_LOOP`.
@@ -257,18 +312,22 @@ impl UdpSocket {
 
     /// Join an IPv6 multicast group on interface index `interface` (0: any).
     pub fn join_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.mreq_v6(libc::IPV6_ADD_MEMBERSHIP, group, interface)
+    }
+
+    /// Leave an IPv6 multicast group.
+    pub fn leave_multicast_v6(&self, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.mreq_v6(libc::IPV6_DROP_MEMBERSHIP, group, interface)
+    }
+
+    fn mreq_v6(&self, name: i32, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
         let mreq = libc::ipv6_mreq {
             ipv6mr_multiaddr: libc::in6_addr {
                 s6_addr: group.octets(),
             },
             ipv6mr_interface: interface,
         };
-        setsockopt(
-            self.sock.0,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_ADD_MEMBERSHIP,
-            &mreq,
-        )
+        setsockopt(self.sock.0, libc::IPPROTO_IPV6, name, &mreq)
     }
 }
 

@@ -177,6 +177,7 @@ impl UnixDatagram {
         Op::new(RecvMsg {
             op: MsgOp::new(self.sock.0, buf, SockAddr::empty()),
             decode: decode_unix,
+            flags: 0,
         })
         .await
     }
