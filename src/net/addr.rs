@@ -181,7 +181,7 @@ pub(crate) fn socket_name(fd: i32, peer: bool) -> io::Result<SocketAddr> {
 /// blocking pool.
 pub trait ToSocketAddrs {
     #[doc(hidden)]
-    fn into_lookup(&self) -> Lookup;
+    fn to_lookup(&self) -> Lookup;
 }
 
 #[doc(hidden)]
@@ -208,7 +208,7 @@ impl Lookup {
 macro_rules! one_addr {
     ($($ty:ty),*) => {$(
         impl ToSocketAddrs for $ty {
-            fn into_lookup(&self) -> Lookup {
+            fn to_lookup(&self) -> Lookup {
                 Lookup::Ready(Ok(vec![SocketAddr::from(*self)]))
             }
         }
@@ -225,13 +225,13 @@ one_addr!(
 );
 
 impl ToSocketAddrs for [SocketAddr] {
-    fn into_lookup(&self) -> Lookup {
+    fn to_lookup(&self) -> Lookup {
         Lookup::Ready(Ok(self.to_vec()))
     }
 }
 
 impl ToSocketAddrs for str {
-    fn into_lookup(&self) -> Lookup {
+    fn to_lookup(&self) -> Lookup {
         match self.parse::<SocketAddr>() {
             Ok(a) => Lookup::Ready(Ok(vec![a])),
             Err(_) => Lookup::Host(self.to_string()),
@@ -240,13 +240,13 @@ impl ToSocketAddrs for str {
 }
 
 impl ToSocketAddrs for String {
-    fn into_lookup(&self) -> Lookup {
-        self.as_str().into_lookup()
+    fn to_lookup(&self) -> Lookup {
+        self.as_str().to_lookup()
     }
 }
 
 impl ToSocketAddrs for (&str, u16) {
-    fn into_lookup(&self) -> Lookup {
+    fn to_lookup(&self) -> Lookup {
         match self.0.parse::<std::net::IpAddr>() {
             Ok(ip) => Lookup::Ready(Ok(vec![SocketAddr::new(ip, self.1)])),
             Err(_) => Lookup::Host(format!("{}:{}", self.0, self.1)),
@@ -255,14 +255,14 @@ impl ToSocketAddrs for (&str, u16) {
 }
 
 impl ToSocketAddrs for (String, u16) {
-    fn into_lookup(&self) -> Lookup {
-        (self.0.as_str(), self.1).into_lookup()
+    fn to_lookup(&self) -> Lookup {
+        (self.0.as_str(), self.1).to_lookup()
     }
 }
 
 impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
-    fn into_lookup(&self) -> Lookup {
-        (**self).into_lookup()
+    fn to_lookup(&self) -> Lookup {
+        (**self).to_lookup()
     }
 }
 

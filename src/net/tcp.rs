@@ -299,7 +299,7 @@ where
     F: Fn(SocketAddr) -> Fut,
     Fut: std::future::Future<Output = io::Result<T>>,
 {
-    let addrs = addr.into_lookup().resolve().await?;
+    let addrs = addr.to_lookup().resolve().await?;
     let mut last = None;
     for a in addrs {
         match f(a).await {

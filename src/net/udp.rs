@@ -173,7 +173,7 @@ impl UdpSocket {
         buf: B,
         target: impl ToSocketAddrs,
     ) -> BufResult<usize, B> {
-        let target = match target.into_lookup().resolve().await {
+        let target = match target.to_lookup().resolve().await {
             Ok(addrs) => match addrs.into_iter().next() {
                 Some(a) => a,
                 None => return (Err(super::tcp::no_address()), buf),
