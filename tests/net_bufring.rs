@@ -111,3 +111,64 @@ fn bad_ring_sizes_are_refused() {
     });
     assert!(BufRing::new(4, 64).is_err(), "outside a runtime");
 }
+
+#[test]
+fn recv_streams_dropped_while_data_pours_in_lose_no_buffer() {
+    // A plain thread writes without pause while recv streams are created, read a little and
+    // dropped: some drops land while the kernel is picking a buffer for a completion. However
+    // the race goes, every buffer must come back to the ring.
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut a = a;
+            a.set_nonblocking(true).unwrap();
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                match a.write(&[7u8; 48]) {
+                    Ok(n) => sent += n as u64,
+                    Err(_) => std::thread::yield_now(), // full: let the reader catch up
+                }
+            }
+            sent
+        })
+    };
+    common::rt().block_on(async {
+        let ring = BufRing::new(8, 64).unwrap();
+        let b = UnixStream::from_std(b);
+        for i in 0..300 {
+            let mut stream = b.recv_multi(&ring);
+            for _ in 0..i % 4 {
+                let next = ringolo::time::timeout(Duration::from_secs(2), stream.next()).await;
+                match next.expect("a buffer came back: none was lost") {
+                    Some(Ok(buf)) => drop(buf),
+                    Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            drop(stream);
+            if i % 3 == 0 {
+                ringolo::task::yield_now().await;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        settle().await;
+        assert_eq!(ring.buffers_out(), 0, "a buffer was lost in a drop race");
+        // And all eight can be held at once again.
+        let mut stream = b.recv_multi(&ring);
+        let mut held = Vec::new();
+        while held.len() < 8 {
+            let next = ringolo::time::timeout(Duration::from_secs(2), stream.next()).await;
+            match next.expect("ring short of buffers").unwrap() {
+                Ok(buf) => held.push(buf),
+                Err(e) => panic!("ring short of buffers: {e}"),
+            }
+        }
+        assert_eq!(ring.buffers_out(), 8);
+    });
+    assert!(writer.join().unwrap() > 0);
+}
