@@ -344,3 +344,56 @@ fn multi_thread_runtimes_dropped_with_io_in_flight_leak_no_fds() {
         "fds leaked by multi-thread runtimes"
     );
 }
+
+#[test]
+fn socket_chains_free_their_slots_and_descriptors_however_they_end() {
+    use ringolo::net::{TcpListener, UdpSocket, UnixListener};
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let sqes = || ringolo::runtime::driver_stats().unwrap().sqes_pushed;
+    let path = std::env::temp_dir().join(format!("ringolo-chain-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    common::rt().block_on(async {
+        ringolo::time::sleep(Duration::from_millis(1)).await; // wakeup poll armed
+        let inside = common::open_fds();
+        // On this kernel a listener is one chain: SOCKET into a slot, SO_REUSEADDR, BIND,
+        // LISTEN, FIXED_FD_INSTALL.
+        let before = sqes();
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(sqes() - before, 5);
+        drop(l);
+        let before = sqes();
+        let u = UnixListener::bind(&path).await.unwrap();
+        assert_eq!(sqes() - before, 4);
+        drop(u);
+        let _ = std::fs::remove_file(&path);
+        let before = sqes();
+        let d = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(sqes() - before, 3);
+        drop(d);
+
+        // Futures dropped before their chain left userspace, and after it completed but
+        // before its result was taken: 1,100 of each, more than the slot table holds.
+        for i in 0..2200 {
+            let mut bind = Box::pin(TcpListener::bind("127.0.0.1:0"));
+            assert!(futures::poll!(bind.as_mut()).is_pending());
+            if i % 2 == 1 {
+                ringolo::task::yield_now().await; // submitted and completed, result untaken
+                ringolo::task::yield_now().await;
+            }
+            drop(bind);
+        }
+        // And 1,100 that finish normally.
+        for _ in 0..1100 {
+            drop(TcpListener::bind("127.0.0.1:0").await.unwrap());
+        }
+        // Still the one-chain path: no slot was lost along the way.
+        let before = sqes();
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(sqes() - before, 5, "the slot table ran out: slots leaked");
+        drop(l);
+        ringolo::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(common::open_fds(), inside, "descriptors leaked");
+        let stats = ringolo::runtime::driver_stats().unwrap();
+        assert_eq!(stats.direct_slots_in_use, 0, "registered-file slots leaked");
+    });
+}

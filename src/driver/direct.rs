@@ -9,6 +9,12 @@
 //! 2. **No early reuse.** Before a slot is cleared, every SQE queued ahead of it is submitted
 //!    (ops resolve a fixed file when issued), and freed slots are reused in FIFO order across
 //!    the whole table, so an op still resolving an old slot cannot meet a new file there.
+//! 3. **Reserved slots.** A chain that creates a direct descriptor in a slot (a socket built
+//!    in one submission: `SOCKET` into the slot → options → `BIND` → `LISTEN` →
+//!    `FIXED_FD_INSTALL`) reserves the slot empty first. The slot is freed only when no op of
+//!    the chain can still run: by the caller once the chain's results are in, or, if its future
+//!    was dropped, by the driver at the final CQE of the chain's last op (or at once if the
+//!    chain never left userspace: chains are submitted whole).
 
 use std::collections::VecDeque;
 use std::io;

@@ -100,6 +100,9 @@ pub struct DriverStats {
     /// Descriptors produced by ops nobody awaited any more (an accept or open that completed
     /// as it was cancelled), closed by the driver.
     pub reclaimed_fds: u64,
+    /// Registered-file slots taken now (direct descriptors and socket chains in progress): a
+    /// level, not a running count.
+    pub direct_slots_in_use: u64,
 }
 
 pub(crate) enum Lifecycle {
@@ -191,6 +194,8 @@ pub(crate) struct Driver {
     next_bgid: u16,
     /// The registered-file table, created on the first `DirectFd`.
     fixed: Option<direct::FixedTable>,
+    /// Reserved registered-file slots whose chains are over, to clear and reuse (direct rule 3).
+    free_slots: Vec<u32>,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     /// Set for a multi-thread worker's ring: ops and resources then bind the task being polled
@@ -213,6 +218,7 @@ impl Driver {
             buf_rings: bufring::BufRings::new(),
             next_bgid: 0,
             fixed: None,
+            free_slots: Vec::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             multi_thread: false,
             ring,
@@ -516,7 +522,46 @@ impl Driver {
             self.fixed.as_mut().expect("created above").give_back(slot);
             return Err(e);
         }
+        self.stats.direct_slots_in_use += 1;
         Ok(slot)
+    }
+
+    /// Reserve an empty registered-file slot for a chain that creates a direct descriptor in
+    /// it (direct rule 3). Released with `unregister_fixed` once the chain is over, or by the
+    /// chain's last op (`Reclaim::FreeSlot`) if its future is dropped first.
+    pub(crate) fn reserve_fixed_slot(&mut self) -> io::Result<u32> {
+        if !self.is_issuer() {
+            return Err(io::Error::other(
+                "a registered-file slot can only be reserved by the thread driving the ring",
+            ));
+        }
+        if self.fixed.is_none() {
+            self.ring
+                .submitter()
+                .register_files_sparse(direct::TABLE_SIZE)?;
+            self.fixed = Some(direct::FixedTable::new());
+        }
+        let table = self.fixed.as_mut().expect("created above");
+        let slot = table.take().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "the ring's table of direct descriptors is full",
+            )
+        })?;
+        self.stats.direct_slots_in_use += 1;
+        Ok(slot)
+    }
+
+    /// Clear and reuse the slots of reserved chains that ended without their future.
+    fn clear_free_slots(&mut self) {
+        if self.abandoned {
+            return; // the table goes with the ring
+        }
+        for slot in std::mem::take(&mut self.free_slots) {
+            if !self.unregister_fixed(slot) {
+                tracing::warn!("ringolo: could not clear registered-file slot {slot}");
+            }
+        }
     }
 
     /// Clear a slot once everything queued ahead of it is submitted (direct rule 2).
@@ -532,6 +577,7 @@ impl Driver {
         }
         if let Some(t) = self.fixed.as_mut() {
             t.give_back(slot);
+            self.stats.direct_slots_in_use -= 1;
         }
         true
     }
@@ -625,7 +671,8 @@ impl Driver {
         };
         match slot {
             Lifecycle::Completed { res, flags, .. } => {
-                self.stats.reclaimed_fds += reclaim.apply(*res, *flags, &self.buf_rings) as u64;
+                self.stats.reclaimed_fds +=
+                    reclaim.apply(*res, *flags, &self.buf_rings, &mut self.free_slots) as u64;
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
@@ -635,20 +682,23 @@ impl Driver {
                 ..
             } => {
                 for (res, flags) in queue.drain(..) {
-                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
+                    self.stats.reclaimed_fds +=
+                        reclaim.apply(res, flags, &self.buf_rings, &mut self.free_slots) as u64;
                 }
                 self.ops.remove(key);
                 self.to_drop.extend(payload);
             }
             Lifecycle::Waiting { partial, .. } => {
                 if let Some((res, flags)) = partial.take() {
-                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
+                    self.stats.reclaimed_fds +=
+                        reclaim.apply(res, flags, &self.buf_rings, &mut self.free_slots) as u64;
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
             Lifecycle::Streaming { queue, .. } => {
                 for (res, flags) in queue.drain(..) {
-                    self.stats.reclaimed_fds += reclaim.apply(res, flags, &self.buf_rings) as u64;
+                    self.stats.reclaimed_fds +=
+                        reclaim.apply(res, flags, &self.buf_rings, &mut self.free_slots) as u64;
                 }
                 self.orphan_in_flight(key, payload, reclaim);
             }
@@ -687,6 +737,11 @@ impl Driver {
                 p.entry = p.entry.clone().user_data(CLOSE_UD);
                 self.detached_closes += 1;
             } else {
+                if let Reclaim::FreeSlot(slot) = reclaim {
+                    // The whole chain is unsubmitted (chains are never split), so the kernel
+                    // never sees the slot: free it at the next reap.
+                    self.free_slots.push(slot);
+                }
                 let mut nop = opcode::Nop::new().build().user_data(DISCARDED_UD);
                 if p.linked {
                     nop = nop.flags(squeue::Flags::IO_LINK);
@@ -727,6 +782,13 @@ impl Driver {
 
     /// Process every CQE in the CQ, flushing a kernel-side overflow backlog too.
     pub(crate) fn reap(&mut self) {
+        self.reap_cqes();
+        if !self.free_slots.is_empty() {
+            self.clear_free_slots();
+        }
+    }
+
+    fn reap_cqes(&mut self) {
         loop {
             let Driver {
                 ring,
@@ -740,6 +802,7 @@ impl Driver {
                 eventfd_multishot,
                 detached_closes,
                 buf_rings,
+                free_slots,
                 ..
             } = self;
             let mut cq = ring.completion();
@@ -813,7 +876,8 @@ impl Driver {
                         to_wake.extend(waker.take());
                     }
                     Lifecycle::Orphaned { reclaim, .. } => {
-                        stats.reclaimed_fds += reclaim.apply(res, flags, buf_rings) as u64;
+                        stats.reclaimed_fds +=
+                            reclaim.apply(res, flags, buf_rings, free_slots) as u64;
                         if !more {
                             if let Some(Lifecycle::Orphaned { keep_alive, .. }) = ops.remove(key) {
                                 // Rule 1: the final CQE is in; the payload may go.
@@ -939,7 +1003,8 @@ impl Driver {
                     flags,
                     reclaim,
                 } => {
-                    self.stats.reclaimed_fds += reclaim.apply(*res, *flags, &self.buf_rings) as u64;
+                    self.stats.reclaimed_fds +=
+                        reclaim.apply(*res, *flags, &self.buf_rings, &mut self.free_slots) as u64;
                 }
                 _ => {}
             }

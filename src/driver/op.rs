@@ -48,12 +48,26 @@ pub enum Reclaim {
     /// it unsubmitted would leak the descriptor it was given). It then runs detached and
     /// nobody sees its result.
     Detach,
+    /// The last op of a chain working on a reserved registered-file slot (a socket made as a
+    /// direct descriptor, then installed as a plain fd): its result, if any, is a new fd to
+    /// close, and once it is final no op of the chain can touch the slot, which is then freed
+    /// (direct rule 3).
+    FreeSlot(u32),
 }
 
 impl Reclaim {
     /// Undoes a result nobody took; true when that closed a descriptor (counted in
     /// `DriverStats::reclaimed_fds`).
-    pub(crate) fn apply(self, res: i32, flags: u32, rings: &super::bufring::BufRings) -> bool {
+    pub(crate) fn apply(
+        self,
+        res: i32,
+        flags: u32,
+        rings: &super::bufring::BufRings,
+        free_slots: &mut Vec<u32>,
+    ) -> bool {
+        if let Reclaim::FreeSlot(slot) = self {
+            free_slots.push(slot);
+        }
         if let Reclaim::ProvidedBuffer(bgid) = self {
             if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
                 // bufring rule 1: nobody took this buffer, so it goes straight back.
@@ -63,7 +77,7 @@ impl Reclaim {
             }
             return false;
         }
-        if self == Reclaim::CloseFd && res >= 0 {
+        if matches!(self, Reclaim::CloseFd | Reclaim::FreeSlot(_)) && res >= 0 {
             // SAFETY: rule 6 of driver/mod.rs — the fd was just created by the kernel for an op nobody awaits; no one else
             // can know its number, so closing it cannot close someone else's file.
             unsafe { libc::close(res) };

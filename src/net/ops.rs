@@ -7,6 +7,7 @@ use std::os::fd::RawFd;
 use io_uring::{opcode, squeue::Entry, types};
 
 use super::addr::SockAddr;
+use crate::driver::ops::Target;
 use crate::driver::{Completion, MultishotOperation, Operation, Reclaim};
 
 pub(crate) enum NetOp {
@@ -14,19 +15,30 @@ pub(crate) enum NetOp {
         domain: i32,
         ty: i32,
     },
+    /// A socket created straight into a reserved registered-file slot (direct rule 3).
+    SocketInSlot {
+        domain: i32,
+        ty: i32,
+        slot: u32,
+    },
     SetSockOpt {
-        fd: RawFd,
+        fd: Target,
         level: i32,
         name: i32,
         value: Box<i32>,
     },
     Bind {
-        fd: RawFd,
+        fd: Target,
         addr: SockAddr,
     },
     Listen {
-        fd: RawFd,
+        fd: Target,
         backlog: i32,
+    },
+    /// A plain fd for the file in a slot (`IORING_OP_FIXED_FD_INSTALL`, close-on-exec); the
+    /// last op of a chain that reserved the slot.
+    InstallSlot {
+        slot: u32,
     },
     Connect {
         fd: RawFd,
@@ -50,6 +62,22 @@ pub(crate) enum NetOutput {
 
 // SAFETY: rule 1 of driver/mod.rs — every pointer in an entry points into a Box owned by the
 // op (address storage, its length, an option value), untouched until `complete`.
+/// Builds an entry for an op that takes either a plain fd or a registered slot.
+macro_rules! on_target {
+    ($target:expr, |$f:ident| $build:expr) => {
+        match $target {
+            Target::Fd(fd) => {
+                let $f = types::Fd(*fd);
+                $build
+            }
+            Target::Fixed(slot) => {
+                let $f = types::Fixed(*slot);
+                $build
+            }
+        }
+    };
+}
+
 unsafe impl Operation for NetOp {
     type Output = io::Result<NetOutput>;
 
@@ -58,23 +86,38 @@ unsafe impl Operation for NetOp {
             NetOp::Socket { domain, ty } => {
                 opcode::Socket::new(*domain, *ty | libc::SOCK_CLOEXEC, 0).build()
             }
+            NetOp::SocketInSlot { domain, ty, slot } => {
+                let dest = types::DestinationSlot::try_from_slot_target(*slot)
+                    .expect("slots are below the table size, far under the limit");
+                // No SOCK_CLOEXEC: the kernel refuses it for a direct descriptor, which has no
+                // fd table entry; the install that ends the chain sets O_CLOEXEC.
+                opcode::Socket::new(*domain, *ty, 0)
+                    .file_index(Some(dest))
+                    .build()
+            }
             NetOp::SetSockOpt {
                 fd,
                 level,
                 name,
                 value,
-            } => opcode::SetSockOpt::new(
-                types::Fd(*fd),
+            } => on_target!(fd, |f| opcode::SetSockOpt::new(
+                f,
                 *level as u32,
                 *name as u32,
                 (&**value as *const i32).cast(),
                 std::mem::size_of::<i32>() as u32,
             )
-            .build(),
+            .build()),
             NetOp::Bind { fd, addr } => {
-                opcode::Bind::new(types::Fd(*fd), addr.as_ptr(), addr.len).build()
+                on_target!(fd, |f| opcode::Bind::new(f, addr.as_ptr(), addr.len)
+                    .build())
             }
-            NetOp::Listen { fd, backlog } => opcode::Listen::new(types::Fd(*fd), *backlog).build(),
+            NetOp::Listen { fd, backlog } => {
+                on_target!(fd, |f| opcode::Listen::new(f, *backlog).build())
+            }
+            NetOp::InstallSlot { slot } => {
+                opcode::FixedFdInstall::new(types::Fixed(*slot), 0).build()
+            }
             NetOp::Connect { fd, addr } => {
                 opcode::Connect::new(types::Fd(*fd), addr.as_ptr(), addr.len).build()
             }
@@ -99,6 +142,8 @@ unsafe impl Operation for NetOp {
     fn reclaim(&self) -> Reclaim {
         match self {
             NetOp::Socket { .. } | NetOp::Accept { .. } => Reclaim::CloseFd,
+            NetOp::InstallSlot { slot } => Reclaim::FreeSlot(*slot),
+            // SocketInSlot's result is 0, not an fd: the slot is the install's to free.
             _ => Reclaim::Nothing,
         }
     }

@@ -8,6 +8,7 @@ use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::{NetOp, NetOutput};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 
+use crate::driver::ops::Target;
 use crate::driver::{Op, OpList};
 use io_uring::opcode;
 
@@ -140,12 +141,15 @@ pub(crate) async fn run(op: NetOp) -> io::Result<u32> {
 }
 
 async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
-    let domain = if addr.is_ipv4() {
+    new_socket(domain_of(addr), libc::SOCK_STREAM).await
+}
+
+pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
+    if addr.is_ipv4() {
         libc::AF_INET
     } else {
         libc::AF_INET6
-    };
-    new_socket(domain, libc::SOCK_STREAM).await
+    }
 }
 
 /// A new close-on-exec socket: `IORING_OP_SOCKET` (Linux 5.19), else `socket(2)`.
@@ -165,13 +169,102 @@ pub(crate) async fn new_socket(domain: i32, ty: i32) -> io::Result<Socket> {
 
 /// One step of setting up a socket, done by an op where the kernel has it, else by syscall.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Setup {
+pub(crate) enum Setup {
     ReuseAddr,
     Bind,
     Listen,
 }
 
 const BACKLOG: i32 = 1024;
+
+impl Setup {
+    fn op(self, fd: Target, addr: &SockAddr) -> NetOp {
+        match self {
+            Setup::ReuseAddr => NetOp::SetSockOpt {
+                fd,
+                level: libc::SOL_SOCKET,
+                name: libc::SO_REUSEADDR,
+                value: Box::new(1),
+            },
+            Setup::Bind => NetOp::Bind {
+                fd,
+                addr: addr.clone(),
+            },
+            Setup::Listen => NetOp::Listen {
+                fd,
+                backlog: BACKLOG,
+            },
+        }
+    }
+
+    fn opcode(self) -> u8 {
+        match self {
+            Setup::ReuseAddr => opcode::SetSockOpt::CODE,
+            Setup::Bind => opcode::Bind::CODE,
+            Setup::Listen => opcode::Listen::CODE,
+        }
+    }
+}
+
+/// A new socket, set up by `steps` (a bind, a listen, options): one linked chain from the
+/// socket itself to a plain descriptor when the kernel has every opcode (`SOCKET` made into a
+/// reserved registered-file slot, the steps on that slot, then `FIXED_FD_INSTALL`: Linux
+/// 6.11), else the socket first and the steps after it, as ops or syscalls.
+pub(crate) async fn socket_set_up(
+    domain: i32,
+    ty: i32,
+    addr: &SockAddr,
+    steps: &[Setup],
+) -> io::Result<Socket> {
+    if let Some(sock) = one_chain(domain, ty, addr, steps).await? {
+        return Ok(sock);
+    }
+    let sock = new_socket(domain, ty).await?;
+    set_up(sock.0, addr, steps).await?;
+    Ok(sock)
+}
+
+/// The single-submission path; `Ok(None)` when it is not available here (an older kernel, a
+/// full slot table, or an op the probe cannot vouch for refused), so the caller takes the
+/// two-step path, whose syscalls report any real error.
+async fn one_chain(
+    domain: i32,
+    ty: i32,
+    addr: &SockAddr,
+    steps: &[Setup],
+) -> io::Result<Option<Socket>> {
+    use crate::runtime::context::{supports, with_driver};
+    let needed = [opcode::Socket::CODE, opcode::FixedFdInstall::CODE];
+    if !needed
+        .into_iter()
+        .chain(steps.iter().map(|s| s.opcode()))
+        .all(supports)
+    {
+        return Ok(None);
+    }
+    let Some(Ok((slot, ring))) = with_driver(|d| d.reserve_fixed_slot().map(|s| (s, d.id))) else {
+        return Ok(None);
+    };
+    let mut ops = vec![NetOp::SocketInSlot { domain, ty, slot }];
+    ops.extend(steps.iter().map(|s| s.op(Target::Fixed(slot), addr)));
+    ops.push(NetOp::InstallSlot { slot });
+    let results = OpList::chain(ops).await;
+    // Every op of the chain has its final result: nothing can touch the slot any more, so it
+    // is cleared now, which drops the slot's reference to the socket (direct rule 3).
+    if !with_driver(|d| d.id == ring && d.unregister_fixed(slot)).unwrap_or(false) {
+        tracing::warn!("ringolo: the registered-file slot of a socket chain was not cleared");
+    }
+    let last = results.len() - 1;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(NetOutput::Value(fd)) if i == last => return Ok(Some(Socket::new(fd as RawFd))),
+            Ok(_) => continue,
+            Err(e) if unsupported(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
 
 fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
     let ret = match step {
@@ -203,22 +296,9 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
     let ring_steps = steps.iter().take_while(|s| has(s)).count();
     let mut from = ring_steps;
     if ring_steps > 0 {
-        let ops = steps[..ring_steps].iter().map(|step| match step {
-            Setup::ReuseAddr => NetOp::SetSockOpt {
-                fd,
-                level: libc::SOL_SOCKET,
-                name: libc::SO_REUSEADDR,
-                value: Box::new(1),
-            },
-            Setup::Bind => NetOp::Bind {
-                fd,
-                addr: addr.clone(),
-            },
-            Setup::Listen => NetOp::Listen {
-                fd,
-                backlog: BACKLOG,
-            },
-        });
+        let ops = steps[..ring_steps]
+            .iter()
+            .map(|step| step.op(Target::Fd(fd), addr));
         for (i, r) in OpList::chain(ops).await.into_iter().enumerate() {
             match r {
                 Ok(_) => continue,
@@ -234,20 +314,6 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
         setup_syscall(fd, step, addr)?;
     }
     Ok(())
-}
-
-/// Bind a fresh socket (UDP, Unix datagram).
-pub(crate) async fn bind_socket(fd: RawFd, addr: &SockAddr) -> io::Result<()> {
-    set_up(fd, addr, &[Setup::Bind]).await
-}
-
-/// Bind a fresh stream socket and listen, with `SO_REUSEADDR` first for TCP.
-pub(crate) async fn bind_listen(fd: RawFd, addr: &SockAddr, reuse_addr: bool) -> io::Result<()> {
-    if reuse_addr {
-        set_up(fd, addr, &[Setup::ReuseAddr, Setup::Bind, Setup::Listen]).await
-    } else {
-        set_up(fd, addr, &[Setup::Bind, Setup::Listen]).await
-    }
 }
 
 /// The one socket-option helper every synchronous setter goes through: `setsockopt(2)` with a
@@ -330,8 +396,14 @@ impl TcpListener {
     }
 
     async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
-        let sock = socket_for(&addr).await?;
-        bind_listen(sock.0, &SockAddr::new(addr), true).await?;
+        let steps = [Setup::ReuseAddr, Setup::Bind, Setup::Listen];
+        let sock = socket_set_up(
+            domain_of(&addr),
+            libc::SOCK_STREAM,
+            &SockAddr::new(addr),
+            &steps,
+        )
+        .await?;
         Ok(TcpListener { sock })
     }
 

@@ -7,7 +7,8 @@ use io_uring::{opcode, squeue::Entry, types};
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::NetOp;
 use super::tcp::{
-    bind_socket, first_ok, getsockopt_int, new_socket, run, setsockopt, setsockopt_int, Socket,
+    domain_of, first_ok, getsockopt_int, run, setsockopt, setsockopt_int, socket_set_up, Setup,
+    Socket,
 };
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
@@ -141,13 +142,13 @@ impl UdpSocket {
     /// Bind to the first address that works.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         first_ok(addr, |a| async move {
-            let domain = if a.is_ipv4() {
-                libc::AF_INET
-            } else {
-                libc::AF_INET6
-            };
-            let sock = new_socket(domain, libc::SOCK_DGRAM).await?;
-            bind_socket(sock.0, &SockAddr::new(a)).await?;
+            let sock = socket_set_up(
+                domain_of(&a),
+                libc::SOCK_DGRAM,
+                &SockAddr::new(a),
+                &[Setup::Bind],
+            )
+            .await?;
             Ok(UdpSocket { sock })
         })
         .await

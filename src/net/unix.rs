@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::addr::{unix_socket_name, SockAddr, UnixAddr};
 use super::ops::{NetOp, NetOutput};
-use super::tcp::{bind_listen, bind_socket, new_socket, run, Socket};
+use super::tcp::{new_socket, run, socket_set_up, Setup, Socket};
 use super::udp::{MsgOp, RecvMsg, SendMsg};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::{Recv, Send as SendOp};
@@ -35,8 +35,8 @@ impl UnixListener {
     /// Bind to `path` and listen (a chain of `bind` → `listen` after the socket op).
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let addr = SockAddr::unix(path.as_ref())?;
-        let sock = unix_socket(libc::SOCK_STREAM).await?;
-        bind_listen(sock.0, &addr, false).await?;
+        let steps = [Setup::Bind, Setup::Listen];
+        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_STREAM, &addr, &steps).await?;
         Ok(UnixListener { sock })
     }
 
@@ -136,8 +136,7 @@ impl UnixDatagram {
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         // A bad path is refused before any socket is made.
         let addr = SockAddr::unix(path.as_ref())?;
-        let sock = unix_socket(libc::SOCK_DGRAM).await?;
-        bind_socket(sock.0, &addr).await?;
+        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_DGRAM, &addr, &[Setup::Bind]).await?;
         Ok(UnixDatagram { sock })
     }
 
