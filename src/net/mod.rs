@@ -1,9 +1,10 @@
 //! TCP on io_uring, completion style: reads and writes take the buffer by value and give it
 //! back with the result.
 //!
-//! `TcpListener::bind` is a chain: `IORING_OP_SOCKET`, then `SO_REUSEADDR` → `bind` →
-//! `listen` linked with `IOSQE_IO_LINK` (falling back to the syscalls on kernels without those
-//! opcodes). `incoming()` is a multishot accept. Dropping a socket closes it on the ring.
+//! `TcpListener::bind` is one linked chain: `IORING_OP_SOCKET` into a reserved registered-file
+//! slot → `SO_REUSEADDR` → `bind` → `listen` → `FIXED_FD_INSTALL` (falling back to a socket
+//! first and syscalls on kernels without those opcodes). `incoming()` is a multishot accept.
+//! Dropping a socket closes it on the ring.
 //!
 //! # Rules
 //!

@@ -390,7 +390,8 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Bind and listen: `IORING_OP_SOCKET`, then a chain of `SO_REUSEADDR`, `bind` and `listen`.
+    /// Bind and listen, as one linked chain: socket → `SO_REUSEADDR` → bind → listen → install
+    /// as a plain descriptor (syscalls where the kernel lacks an opcode).
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         first_ok(addr, Self::bind_one).await
     }
