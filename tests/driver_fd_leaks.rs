@@ -370,6 +370,38 @@ fn socket_chains_free_their_slots_and_descriptors_however_they_end() {
         let d = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         assert_eq!(sqes() - before, 3);
         drop(d);
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let before = sqes();
+        let c = ringolo::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(sqes() - before, 3, "socket, connect, install");
+        drop((c, l));
+
+        // Connects dropped while their CONNECT waits in the kernel (a listener whose accept
+        // queue is full drops their SYNs): the chain is cancelled there, and its last op
+        // frees the slot.
+        let full = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let full_addr = full.local_addr().unwrap();
+        // SAFETY: listen(2) again on our listening socket, to shrink its backlog.
+        assert_eq!(
+            unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&full), 0) },
+            0
+        );
+        let mut queued = Vec::new();
+        let mut timed_out = 0;
+        for _ in 0..50 {
+            let connect = ringolo::net::TcpStream::connect(full_addr);
+            match ringolo::time::timeout(Duration::from_millis(3), connect).await {
+                Ok(c) => queued.push(c.unwrap()), // the first ones fit in the queue
+                Err(_) => timed_out += 1,
+            }
+        }
+        assert!(
+            timed_out >= 40,
+            "only {timed_out} connects were still waiting"
+        );
+        drop((queued, full));
 
         // Futures dropped before their chain left userspace, and after it completed but
         // before its result was taken: 1,100 of each, more than the slot table holds.

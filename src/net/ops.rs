@@ -41,7 +41,7 @@ pub(crate) enum NetOp {
         slot: u32,
     },
     Connect {
-        fd: RawFd,
+        fd: Target,
         addr: SockAddr,
     },
     Accept {
@@ -119,7 +119,8 @@ unsafe impl Operation for NetOp {
                 opcode::FixedFdInstall::new(types::Fixed(*slot), 0).build()
             }
             NetOp::Connect { fd, addr } => {
-                opcode::Connect::new(types::Fd(*fd), addr.as_ptr(), addr.len).build()
+                on_target!(fd, |f| opcode::Connect::new(f, addr.as_ptr(), addr.len)
+                    .build())
             }
             NetOp::Accept { fd, addr, len } => {
                 **len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;

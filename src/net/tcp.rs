@@ -140,10 +140,6 @@ pub(crate) async fn run(op: NetOp) -> io::Result<u32> {
     }
 }
 
-async fn socket_for(addr: &SocketAddr) -> io::Result<Socket> {
-    new_socket(domain_of(addr), libc::SOCK_STREAM).await
-}
-
 pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
     if addr.is_ipv4() {
         libc::AF_INET
@@ -173,6 +169,7 @@ pub(crate) enum Setup {
     ReuseAddr,
     Bind,
     Listen,
+    Connect,
 }
 
 const BACKLOG: i32 = 1024;
@@ -194,6 +191,10 @@ impl Setup {
                 fd,
                 backlog: BACKLOG,
             },
+            Setup::Connect => NetOp::Connect {
+                fd,
+                addr: addr.clone(),
+            },
         }
     }
 
@@ -202,6 +203,7 @@ impl Setup {
             Setup::ReuseAddr => opcode::SetSockOpt::CODE,
             Setup::Bind => opcode::Bind::CODE,
             Setup::Listen => opcode::Listen::CODE,
+            Setup::Connect => opcode::Connect::CODE,
         }
     }
 }
@@ -273,6 +275,7 @@ fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
         Setup::Bind => unsafe { libc::bind(fd, addr.as_ptr(), addr.len) },
         // SAFETY: net rule 1 — a plain syscall on the socket we own.
         Setup::Listen => unsafe { libc::listen(fd, BACKLOG) },
+        Setup::Connect => unreachable!("a connect always goes through the ring (see set_up)"),
     };
     if ret < 0 {
         return Err(io::Error::last_os_error());
@@ -287,11 +290,8 @@ fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
 /// error if there is one.
 async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
     use crate::runtime::context::supports;
-    let has = |step: &Setup| match step {
-        Setup::ReuseAddr => supports(opcode::SetSockOpt::CODE),
-        Setup::Bind => supports(opcode::Bind::CODE),
-        Setup::Listen => supports(opcode::Listen::CODE),
-    };
+    // CONNECT is older than the driver's floor, and its syscall would block the thread.
+    let has = |step: &Setup| *step == Setup::Connect || supports(step.opcode());
     // The ring does the longest prefix the kernel has; syscalls do the rest.
     let ring_steps = steps.iter().take_while(|s| has(s)).count();
     let mut from = ring_steps;
@@ -302,7 +302,7 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
         for (i, r) in OpList::chain(ops).await.into_iter().enumerate() {
             match r {
                 Ok(_) => continue,
-                Err(e) if unsupported(&e) => {
+                Err(e) if unsupported(&e) && steps[i] != Setup::Connect => {
                     from = i;
                     break;
                 }
@@ -459,12 +459,9 @@ impl TcpStream {
     /// Connect to the first address that accepts.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         first_ok(addr, |a| async move {
-            let sock = socket_for(&a).await?;
-            run(NetOp::Connect {
-                fd: sock.0,
-                addr: SockAddr::new(a),
-            })
-            .await?;
+            let addr = SockAddr::new(a);
+            let steps = [Setup::Connect];
+            let sock = socket_set_up(domain_of(&a), libc::SOCK_STREAM, &addr, &steps).await?;
             Ok(TcpStream { sock })
         })
         .await

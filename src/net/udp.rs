@@ -11,6 +11,7 @@ use super::tcp::{
     Socket,
 };
 use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::Target;
 use crate::driver::ops::{Recv, Send as SendOp};
 use crate::driver::{Completion, Op, Operation};
 
@@ -159,7 +160,7 @@ impl UdpSocket {
         let fd = self.sock.0;
         first_ok(addr, |a| async move {
             run(NetOp::Connect {
-                fd,
+                fd: Target::Fd(fd),
                 addr: SockAddr::new(a),
             })
             .await

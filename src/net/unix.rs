@@ -7,6 +7,7 @@ use super::ops::{NetOp, NetOutput};
 use super::tcp::{new_socket, run, socket_set_up, Setup, Socket};
 use super::udp::{MsgOp, RecvMsg, SendMsg};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::ops::Target;
 use crate::driver::ops::{Recv, Send as SendOp};
 use crate::driver::Op;
 
@@ -89,8 +90,8 @@ impl UnixStream {
     /// Connect to the socket at `path`.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let addr = SockAddr::unix(path.as_ref())?;
-        let sock = unix_socket(libc::SOCK_STREAM).await?;
-        run(NetOp::Connect { fd: sock.0, addr }).await?;
+        let steps = [Setup::Connect];
+        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_STREAM, &addr, &steps).await?;
         Ok(UnixStream { sock })
     }
 
@@ -156,7 +157,7 @@ impl UnixDatagram {
     /// Set the default peer.
     pub async fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
         run(NetOp::Connect {
-            fd: self.sock.0,
+            fd: Target::Fd(self.sock.0),
             addr: SockAddr::unix(path.as_ref())?,
         })
         .await
