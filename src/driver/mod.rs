@@ -500,9 +500,22 @@ impl Driver {
 
     /// Install `fd` in a free slot of the registered-file table (direct rule 2).
     pub(crate) fn register_fixed(&mut self, fd: RawFd) -> io::Result<u32> {
+        let slot = self.reserve_fixed_slot()?;
+        if let Err(e) = direct::update_slot(&self.ring.submitter(), slot, fd) {
+            self.release_slot(slot);
+            return Err(e);
+        }
+        Ok(slot)
+    }
+
+    /// Reserve an empty registered-file slot (the table is registered on first use). A chain
+    /// that creates a direct descriptor in it releases it with `unregister_fixed` once the chain
+    /// is over, or through its last op (`Reclaim::FreeSlot`) if its future is dropped first
+    /// (direct rule 3).
+    pub(crate) fn reserve_fixed_slot(&mut self) -> io::Result<u32> {
         if !self.is_issuer() {
             return Err(io::Error::other(
-                "a direct descriptor can only be registered by the thread driving the ring",
+                "a registered-file slot can only be taken by the thread driving the ring",
             ));
         }
         if self.fixed.is_none() {
@@ -518,38 +531,15 @@ impl Driver {
                 "the ring's table of direct descriptors is full",
             )
         })?;
-        if let Err(e) = direct::update_slot(&self.ring.submitter(), slot, fd) {
-            self.fixed.as_mut().expect("created above").give_back(slot);
-            return Err(e);
-        }
         self.stats.direct_slots_in_use += 1;
         Ok(slot)
     }
 
-    /// Reserve an empty registered-file slot for a chain that creates a direct descriptor in
-    /// it (direct rule 3). Released with `unregister_fixed` once the chain is over, or by the
-    /// chain's last op (`Reclaim::FreeSlot`) if its future is dropped first.
-    pub(crate) fn reserve_fixed_slot(&mut self) -> io::Result<u32> {
-        if !self.is_issuer() {
-            return Err(io::Error::other(
-                "a registered-file slot can only be reserved by the thread driving the ring",
-            ));
+    fn release_slot(&mut self, slot: u32) {
+        if let Some(t) = self.fixed.as_mut() {
+            t.give_back(slot);
+            self.stats.direct_slots_in_use -= 1;
         }
-        if self.fixed.is_none() {
-            self.ring
-                .submitter()
-                .register_files_sparse(direct::TABLE_SIZE)?;
-            self.fixed = Some(direct::FixedTable::new());
-        }
-        let table = self.fixed.as_mut().expect("created above");
-        let slot = table.take().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                "the ring's table of direct descriptors is full",
-            )
-        })?;
-        self.stats.direct_slots_in_use += 1;
-        Ok(slot)
     }
 
     /// Clear and reuse the slots of reserved chains that ended without their future.
@@ -575,10 +565,7 @@ impl Driver {
         if direct::update_slot(&self.ring.submitter(), slot, -1).is_err() {
             return false;
         }
-        if let Some(t) = self.fixed.as_mut() {
-            t.give_back(slot);
-            self.stats.direct_slots_in_use -= 1;
-        }
+        self.release_slot(slot);
         true
     }
 
