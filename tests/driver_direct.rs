@@ -94,3 +94,43 @@ fn a_direct_descriptor_is_bound_to_its_ring() {
         "outside a runtime"
     );
 }
+
+#[test]
+fn a_dropped_descriptor_slot_waits_for_its_orphaned_ops() {
+    // A read on the slot is dropped while in the kernel, then the descriptor itself: the slot
+    // is emptied at once but reused only after the read's final CQE (direct rule 2).
+    common::rt().block_on(async {
+        let in_use = || {
+            ringolo::runtime::driver_stats()
+                .unwrap()
+                .direct_slots_in_use
+        };
+        let (r, w) = common::pipe();
+        let direct = ringolo::driver::DirectFd::register(&unsafe_borrow(r)).unwrap();
+        assert_eq!(in_use(), 1);
+        let mut read = Box::pin(direct.read_at(Vec::with_capacity(8), u64::MAX));
+        assert!(futures::poll!(read.as_mut()).is_pending());
+        ringolo::task::yield_now().await; // the read is in the kernel
+        drop(read);
+        drop(direct);
+        assert_eq!(
+            in_use(),
+            1,
+            "the slot was reused while its read could still run"
+        );
+        ringolo::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(
+            in_use(),
+            0,
+            "the slot came back once the read was cancelled"
+        );
+        common::close(r);
+        common::close(w);
+    });
+}
+
+/// A borrowed view of a raw fd, for `DirectFd::register`.
+fn unsafe_borrow(fd: std::os::fd::RawFd) -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: the test keeps `fd` open until after the DirectFd is gone.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}

@@ -212,3 +212,29 @@ fn remote_wakes_work_with_one_shot_polls() {
     });
     assert!(rt.remote_unparks() >= 5, "{}", rt.remote_unparks());
 }
+
+#[test]
+fn a_ring_too_small_for_a_socket_chain_takes_the_two_step_path() {
+    // Two SQ entries: no 3-to-5-op socket chain fits, so sockets are made first and the rest
+    // is done by syscalls (bind, listen) or a single op (connect).
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .entries(2)
+        .build()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("ringolo-tiny-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    rt.block_on(async {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        s.write_all(&b"tiny"[..]).await.0.unwrap();
+        let (res, got) = c.read_exact(Vec::with_capacity(4)).await;
+        res.unwrap();
+        assert_eq!(got, b"tiny");
+        let u = UnixListener::bind(&path).await.unwrap();
+        let _uc = UnixStream::connect(&path).await.unwrap();
+        u.accept().await.unwrap();
+        UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    });
+    let _ = std::fs::remove_file(&path);
+}

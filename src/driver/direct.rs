@@ -6,9 +6,12 @@
 //!
 //! 1. **Ring-bound.** A `DirectFd` is used only by ops submitted on the ring it was registered
 //!    with; on any other thread its ops fail with an error instead of naming someone else's slot.
-//! 2. **No early reuse.** Before a slot is cleared, every SQE queued ahead of it is submitted
-//!    (ops resolve a fixed file when issued), and freed slots are reused in FIFO order across
-//!    the whole table, so an op still resolving an old slot cannot meet a new file there.
+//! 2. **No early reuse.** A slot is cleared only after every SQE queued ahead of it is
+//!    submitted, and reused only once no op that could still name it is left: an op resolves
+//!    its fixed file when it is *issued*, which for a linked op or one punted to a kernel
+//!    worker is later than its submission, so a dropped descriptor's slot waits in quarantine
+//!    until every op orphaned at the time of the drop has its final CQE. Freed slots are then
+//!    reused in FIFO order across the whole table.
 //! 3. **Reserved slots.** A chain that creates a direct descriptor in a slot (a socket built
 //!    in one submission: `SOCKET` into the slot → options → `BIND` → `LISTEN` →
 //!    `FIXED_FD_INSTALL`) reserves the slot empty first. The slot is freed only when no op of

@@ -43,6 +43,7 @@ mod setup;
 pub use self::direct::DirectFd;
 pub use self::multishot::{Multishot, MultishotOperation};
 pub(crate) use self::op::close_fd;
+pub use self::op::ReservedSlot;
 pub use self::op::{Completion, Op, Operation, Reclaim};
 pub use self::oplist::{OpList, OpListKind};
 pub(crate) use self::setup::{OpcodeSet, RingConfig, RingFeatures};
@@ -196,6 +197,9 @@ pub(crate) struct Driver {
     fixed: Option<direct::FixedTable>,
     /// Reserved registered-file slots whose chains are over, to clear and reuse (direct rule 3).
     free_slots: Vec<u32>,
+    /// Cleared slots of dropped direct descriptors, each with the ops that were orphaned when
+    /// it was dropped: reused only once none of them is left (direct rule 2).
+    quarantine: Vec<(u32, Vec<Key>)>,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
     /// Set for a multi-thread worker's ring: ops and resources then bind the task being polled
@@ -219,6 +223,7 @@ impl Driver {
             next_bgid: 0,
             fixed: None,
             free_slots: Vec::new(),
+            quarantine: Vec::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             multi_thread: false,
             ring,
@@ -417,6 +422,11 @@ impl Driver {
         key
     }
 
+    /// The longest chain this ring can take in one submission.
+    pub(crate) fn max_chain(&self) -> usize {
+        self.ring.params().sq_entries() as usize
+    }
+
     /// Register and push several SQEs back to back; `link` chains them with IOSQE_IO_LINK.
     /// Returns `None` (nothing pushed) when a chain is longer than the SQ.
     pub(crate) fn submit_list(
@@ -542,31 +552,83 @@ impl Driver {
         }
     }
 
-    /// Clear and reuse the slots of reserved chains that ended without their future.
+    /// Clear and reuse the slots of reserved chains that ended without their future; a slot
+    /// that cannot be cleared now stays on the list for the next reap.
     fn clear_free_slots(&mut self) {
         if self.abandoned {
             return; // the table goes with the ring
         }
         for slot in std::mem::take(&mut self.free_slots) {
-            if !self.unregister_fixed(slot) {
-                tracing::warn!("ringolo: could not clear registered-file slot {slot}");
+            if self.clear_slot(slot) {
+                self.release_slot(slot);
+            } else {
+                self.free_slots.push(slot);
             }
         }
     }
 
-    /// Clear a slot once everything queued ahead of it is submitted (direct rule 2).
+    /// A reserved slot whose chain is over (every op has its final result): clear it and take
+    /// it back, or leave that to the next reap if it cannot be cleared now. False off the
+    /// ring's thread or after shutdown.
+    pub(crate) fn release_reserved_slot(&mut self, slot: u32) -> bool {
+        if self.abandoned || !self.is_issuer() {
+            return false;
+        }
+        if self.clear_slot(slot) {
+            self.release_slot(slot);
+        } else {
+            self.free_slots.push(slot);
+        }
+        true
+    }
+
+    /// Empty a slot once everything queued ahead of it is submitted (direct rule 2).
+    fn clear_slot(&mut self, slot: u32) -> bool {
+        if !self.pending.is_empty() {
+            self.submit_and_wait(0, None);
+        }
+        direct::update_slot(&self.ring.submitter(), slot, -1).is_ok()
+    }
+
+    /// Clear the slot of a dropped direct descriptor. Its ops cannot be live (they borrow the
+    /// descriptor), but some may have been dropped while still in the kernel, where a linked or
+    /// punted op resolves its slot only when it is issued: the slot is reused only once every
+    /// op orphaned at this point has its final CQE (direct rule 2).
     pub(crate) fn unregister_fixed(&mut self, slot: u32) -> bool {
         if self.abandoned || !self.is_issuer() {
             return false;
         }
-        if !self.pending.is_empty() {
-            self.submit_and_wait(0, None);
-        }
-        if direct::update_slot(&self.ring.submitter(), slot, -1).is_err() {
+        if !self.clear_slot(slot) {
             return false;
         }
-        self.release_slot(slot);
+        let orphans: Vec<Key> = self
+            .ops
+            .iter_mut()
+            .filter(|(_, op)| matches!(op, Lifecycle::Orphaned { .. }))
+            .map(|(key, _)| key)
+            .collect();
+        if orphans.is_empty() {
+            self.release_slot(slot);
+        } else {
+            self.quarantine.push((slot, orphans));
+        }
         true
+    }
+
+    /// Reuse quarantined slots whose orphaned ops have all finished.
+    fn end_quarantines(&mut self) {
+        let ops = &self.ops;
+        let mut done = Vec::new();
+        self.quarantine.retain_mut(|(slot, keys)| {
+            keys.retain(|k| matches!(ops.get(*k), Some(Lifecycle::Orphaned { .. })));
+            if keys.is_empty() {
+                done.push(*slot);
+            }
+            !keys.is_empty()
+        });
+        for slot in done {
+            self.release_slot(slot);
+        }
     }
 
     /// Close `fd` on this ring without anyone awaiting it (a dropped file or socket). Returns
@@ -724,7 +786,7 @@ impl Driver {
                 p.entry = p.entry.clone().user_data(CLOSE_UD);
                 self.detached_closes += 1;
             } else {
-                if let Reclaim::FreeSlot(slot) = reclaim {
+                if let Reclaim::FreeSlot(op::ReservedSlot(slot)) = reclaim {
                     // The whole chain is unsubmitted (chains are never split), so the kernel
                     // never sees the slot: free it at the next reap.
                     self.free_slots.push(slot);
@@ -772,6 +834,9 @@ impl Driver {
         self.reap_cqes();
         if !self.free_slots.is_empty() {
             self.clear_free_slots();
+        }
+        if !self.quarantine.is_empty() {
+            self.end_quarantines();
         }
     }
 

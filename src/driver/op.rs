@@ -51,9 +51,16 @@ pub enum Reclaim {
     /// The last op of a chain working on a reserved registered-file slot (a socket made as a
     /// direct descriptor, then installed as a plain fd): its result, if any, is a new fd to
     /// close, and once it is final no op of the chain can touch the slot, which is then freed
-    /// (direct rule 3).
-    FreeSlot(u32),
+    /// (direct rule 3). Only ringolo can make one.
+    #[doc(hidden)]
+    FreeSlot(ReservedSlot),
 }
+
+/// A registered-file slot reserved by ringolo itself (see [`Reclaim::FreeSlot`]); user code
+/// cannot name one, so it cannot make the driver free a slot it does not own.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReservedSlot(pub(crate) u32);
 
 impl Reclaim {
     /// Undoes a result nobody took; true when that closed a descriptor (counted in
@@ -65,7 +72,8 @@ impl Reclaim {
         rings: &super::bufring::BufRings,
         free_slots: &mut Vec<u32>,
     ) -> bool {
-        if let Reclaim::FreeSlot(slot) = self {
+        if let Reclaim::FreeSlot(ReservedSlot(slot)) = self {
+            // Only single-shot ops carry it, so this is the op's final CQE.
             free_slots.push(slot);
         }
         if let Reclaim::ProvidedBuffer(bgid) = self {

@@ -8,10 +8,10 @@
 //!
 //! # Rules
 //!
-//! 1. Socket-option and address syscalls (`setsockopt`, `getsockopt`, `getsockname`,
-//!    `getpeername`, the `bind`/`listen` fallbacks) get pointers to locals or boxed storage
-//!    with their exact sizes, on a socket the caller owns; the kernel writes at most the length
-//!    it is given.
+//! 1. Socket syscalls (`socket`, `setsockopt`, `getsockopt`, `getsockname`, `getpeername`,
+//!    the `bind`/`listen` fallbacks) get pointers to locals or boxed storage with their exact
+//!    sizes (or none), on a socket the caller owns; the kernel writes at most the length it is
+//!    given.
 //! 2. A `sockaddr_storage` is read as `sockaddr_in` / `sockaddr_in6` only when its family says
 //!    so; all-zero is a valid value of these C structs, and of `msghdr` and `iovec`.
 //! 3. A synchronous `send(MSG_DONTWAIT)` (`stream::send_now`) reads only the initialised

@@ -60,8 +60,6 @@ pub(crate) enum NetOutput {
     Accepted(RawFd, io::Result<SocketAddr>),
 }
 
-// SAFETY: rule 1 of driver/mod.rs — every pointer in an entry points into a Box owned by the
-// op (address storage, its length, an option value), untouched until `complete`.
 /// Builds an entry for an op that takes either a plain fd or a registered slot.
 macro_rules! on_target {
     ($target:expr, |$f:ident| $build:expr) => {
@@ -78,6 +76,9 @@ macro_rules! on_target {
     };
 }
 
+// SAFETY: rule 1 of driver/mod.rs — every pointer in an entry points into a Box owned by the
+// op (address storage, its length, an option value), untouched until `complete`. A registered
+// slot is not memory: ops on a reserved slot follow direct rule 3.
 unsafe impl Operation for NetOp {
     type Output = io::Result<NetOutput>;
 
@@ -143,7 +144,7 @@ unsafe impl Operation for NetOp {
     fn reclaim(&self) -> Reclaim {
         match self {
             NetOp::Socket { .. } | NetOp::Accept { .. } => Reclaim::CloseFd,
-            NetOp::InstallSlot { slot } => Reclaim::FreeSlot(*slot),
+            NetOp::InstallSlot { slot } => Reclaim::FreeSlot(crate::driver::ReservedSlot(*slot)),
             // SocketInSlot's result is 0, not an fd: the slot is the install's to free.
             _ => Reclaim::Nothing,
         }

@@ -151,7 +151,8 @@ pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
 /// A new close-on-exec socket: `IORING_OP_SOCKET` (Linux 5.19), else `socket(2)`.
 pub(crate) async fn new_socket(domain: i32, ty: i32) -> io::Result<Socket> {
     if !crate::runtime::context::supports(opcode::Socket::CODE) {
-        // SAFETY: net rule 1 — a plain syscall; the new descriptor is owned by the Socket.
+        // SAFETY: net rule 1 — socket(2) takes no pointers; the new descriptor is owned by the
+        // returned Socket (net rule 4).
         let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
@@ -244,7 +245,14 @@ async fn one_chain(
     {
         return Ok(None);
     }
-    let Some(Ok((slot, ring))) = with_driver(|d| d.reserve_fixed_slot().map(|s| (s, d.id))) else {
+    let chain_len = steps.len() + 2;
+    let reserved = with_driver(|d| {
+        // A ring too small for the whole chain takes the two-step path.
+        (chain_len <= d.max_chain())
+            .then(|| d.reserve_fixed_slot().map(|s| (s, d.id)))
+            .and_then(Result::ok)
+    });
+    let Some(Some((slot, ring))) = reserved else {
         return Ok(None);
     };
     let mut ops = vec![NetOp::SocketInSlot { domain, ty, slot }];
@@ -252,8 +260,9 @@ async fn one_chain(
     ops.push(NetOp::InstallSlot { slot });
     let results = OpList::chain(ops).await;
     // Every op of the chain has its final result: nothing can touch the slot any more, so it
-    // is cleared now, which drops the slot's reference to the socket (direct rule 3).
-    if !with_driver(|d| d.id == ring && d.unregister_fixed(slot)).unwrap_or(false) {
+    // is cleared now, which drops the slot's reference to the socket (direct rule 3). Same
+    // thread and ring: the chain kept the task bound until it was ready, in this very poll.
+    if with_driver(|d| d.id == ring && d.release_reserved_slot(slot)) != Some(true) {
         tracing::warn!("ringolo: the registered-file slot of a socket chain was not cleared");
     }
     let last = results.len() - 1;
@@ -261,7 +270,13 @@ async fn one_chain(
         match r {
             Ok(NetOutput::Value(fd)) if i == last => return Ok(Some(Socket::new(fd as RawFd))),
             Ok(_) => continue,
-            Err(e) if unsupported(&e) => return Ok(None),
+            // Take the two-step path only when nothing outside the slot happened yet: the
+            // socket op itself, or the option the probe cannot vouch for (sockets accept the
+            // setsockopt command from 6.7 on). A later failure is the real answer (a retry
+            // could find the Unix path it already bound, or connect twice).
+            Err(e) if unsupported(&e) && (i == 0 || steps[i - 1] == Setup::ReuseAddr) => {
+                return Ok(None)
+            }
             Err(e) => return Err(e),
         }
     }
@@ -292,8 +307,13 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
     use crate::runtime::context::supports;
     // CONNECT is older than the driver's floor, and its syscall would block the thread.
     let has = |step: &Setup| *step == Setup::Connect || supports(step.opcode());
-    // The ring does the longest prefix the kernel has; syscalls do the rest.
-    let ring_steps = steps.iter().take_while(|s| has(s)).count();
+    // The ring does the longest prefix the kernel has (and the ring can take in one chain);
+    // syscalls do the rest.
+    let room = crate::runtime::context::with_driver(|d| d.max_chain()).unwrap_or(usize::MAX);
+    let mut ring_steps = steps.iter().take_while(|s| has(s)).count();
+    if ring_steps > room {
+        ring_steps = 0;
+    }
     let mut from = ring_steps;
     if ring_steps > 0 {
         let ops = steps[..ring_steps]
