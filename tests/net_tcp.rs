@@ -48,7 +48,9 @@ fn echo_round_trip_and_socket_options() {
         assert!(client.nodelay().unwrap());
         client.set_ttl(42).unwrap();
         assert_eq!(client.ttl().unwrap(), 42);
+        assert_eq!(client.linger().unwrap(), None);
         client.set_linger(Some(Duration::from_secs(1))).unwrap();
+        assert_eq!(client.linger().unwrap(), Some(Duration::from_secs(1)));
         for msg in ["hello", "ring", "olo"] {
             client.write_all(msg).await.0.unwrap();
             let (res, buf) = client.read_exact(Vec::with_capacity(msg.len())).await;
@@ -382,6 +384,8 @@ fn split_halves_have_the_stream_methods_and_reunite() {
             .await
             .unwrap();
         let addr = l.local_addr().unwrap();
+        l.set_ttl(33).unwrap();
+        assert_eq!(l.ttl().unwrap(), 33);
         let client = TcpStream::connect(&addr).await.unwrap();
         let (server, _) = l.accept().await.unwrap();
         let (rd, wr) = server.into_split();

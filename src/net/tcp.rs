@@ -363,16 +363,21 @@ pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io
 }
 
 pub(crate) fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
-    let mut value = 0i32;
-    let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
-    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into a local int.
-    let ret =
-        unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut i32).cast(), &mut len) };
+    getsockopt(fd, level, name)
+}
+
+/// `getsockopt(2)` into a plain-data value (an int, a `linger`).
+pub(crate) fn getsockopt<T: Copy>(fd: RawFd, level: i32, name: i32) -> io::Result<T> {
+    let mut value = std::mem::MaybeUninit::<T>::zeroed();
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: net rule 1 — the kernel writes at most `len` bytes into a local value.
+    let ret = unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) };
     if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(value)
+        return Err(io::Error::last_os_error());
     }
+    // SAFETY: net rule 2 — the value started all-zero, valid for these C option types, and
+    // the kernel wrote at most its size.
+    Ok(unsafe { value.assume_init() })
 }
 
 /// Whether an error says the kernel lacks the opcode rather than refusing the request.
@@ -461,6 +466,16 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket_name(self.sock.0, false)
     }
+
+    /// `IP_TTL` of accepted connections' packets and the listener's own.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        setsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_TTL, ttl as i32)
+    }
+
+    /// The `IP_TTL` value.
+    pub fn ttl(&self) -> io::Result<u32> {
+        getsockopt_int(self.sock.0, libc::IPPROTO_IP, libc::IP_TTL).map(|v| v as u32)
+    }
 }
 
 socket_common!(TcpListener, std::net::TcpListener);
@@ -524,6 +539,12 @@ impl TcpStream {
             l_linger: linger.map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i32),
         };
         setsockopt(self.fd(), libc::SOL_SOCKET, libc::SO_LINGER, &l)
+    }
+
+    /// The `SO_LINGER` setting (`None`: off).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let l: libc::linger = getsockopt(self.fd(), libc::SOL_SOCKET, libc::SO_LINGER)?;
+        Ok((l.l_onoff != 0).then(|| Duration::from_secs(l.l_linger.max(0) as u64)))
     }
 
     /// The local address.
