@@ -274,7 +274,12 @@ async fn one_chain(
             // socket op itself, or the option the probe cannot vouch for (sockets accept the
             // setsockopt command from 6.7 on). A later failure is the real answer (a retry
             // could find the Unix path it already bound, or connect twice).
-            Err(e) if unsupported(&e) && (i == 0 || steps[i - 1] == Setup::ReuseAddr) => {
+            Err(e)
+                if unsupported(&e)
+                    && (i == 0
+                        || i.checked_sub(1).and_then(|k| steps.get(k))
+                            == Some(&Setup::ReuseAddr)) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(e),
@@ -310,10 +315,7 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
     // The ring does the longest prefix the kernel has (and the ring can take in one chain);
     // syscalls do the rest.
     let room = crate::runtime::context::with_driver(|d| d.max_chain()).unwrap_or(usize::MAX);
-    let mut ring_steps = steps.iter().take_while(|s| has(s)).count();
-    if ring_steps > room {
-        ring_steps = 0;
-    }
+    let ring_steps = steps.iter().take_while(|s| has(s)).count().min(room);
     let mut from = ring_steps;
     if ring_steps > 0 {
         let ops = steps[..ring_steps]
