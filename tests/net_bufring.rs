@@ -172,3 +172,54 @@ fn recv_streams_dropped_while_data_pours_in_lose_no_buffer() {
     });
     assert!(writer.join().unwrap() > 0);
 }
+
+#[test]
+fn a_dry_ring_waits_for_a_buffer_instead_of_spinning() {
+    common::rt().block_on(async {
+        let ring = BufRing::new(2, 64).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut stream = b.recv_multi(&ring);
+        let mut held = Vec::new();
+        for m in ["1", "2"] {
+            a.write_all(m).await.0.unwrap();
+            held.push(stream.next().await.unwrap().unwrap());
+        }
+        a.write_all("3").await.0.unwrap();
+        // Every buffer held and data waiting: a loop that ignores the error must not spin.
+        let cpu0 = common::cpu_time();
+        let end = std::time::Instant::now() + Duration::from_millis(300);
+        let mut errors = 0;
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match ringolo::time::timeout(left, stream.next()).await {
+                Err(_) => break,
+                Ok(Some(Err(e))) if e.raw_os_error() == Some(libc::ENOBUFS) => errors += 1,
+                Ok(other) => panic!("{other:?}"),
+            }
+        }
+        let cpu = common::cpu_time() - cpu0;
+        assert!((1..=8).contains(&errors), "{errors} ENOBUFS in 300 ms");
+        assert!(cpu < Duration::from_millis(60), "{cpu:?} CPU in 300 ms");
+        // A buffer handed back from another task wakes the stream at once, not after the
+        // 50 ms pause: take a fresh error first, so a whole pause lies ahead.
+        let err = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOBUFS));
+        let give_back = ringolo::spawn(async move {
+            ringolo::time::sleep(Duration::from_millis(5)).await;
+            drop(held);
+        });
+        let t0 = std::time::Instant::now();
+        let got = loop {
+            match stream.next().await.unwrap() {
+                Ok(buf) => break buf,
+                Err(e) => assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS)),
+            }
+        };
+        assert_eq!(&got[..], b"3");
+        assert!(
+            t0.elapsed() < Duration::from_millis(45),
+            "{:?}",
+            t0.elapsed()
+        );
+        give_back.await.unwrap();
+    });
+}

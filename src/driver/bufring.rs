@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     tail: Mutex<u16>,
     /// Buffers owned by userspace right now (`RingBuf`s alive).
     out: AtomicUsize,
+    /// Recv streams waiting, after the ring ran dry, for a buffer to come back.
+    waiters: Mutex<Vec<std::task::Waker>>,
 }
 
 // SAFETY: rule 1 — the raw pointers are to memory this struct owns; the kernel-shared tail is
@@ -199,6 +201,19 @@ impl Shared {
     pub(crate) fn has_free(&self) -> bool {
         self.out.load(Ordering::Acquire) < usize::from(self.entries)
     }
+
+    /// Wake `waker` when a buffer next comes back; false if one is free already (checked
+    /// under the same lock the returning side takes, so the wake cannot be missed).
+    pub(crate) fn wait_for_free(&self, waker: &std::task::Waker) -> bool {
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if self.has_free() {
+            return false;
+        }
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+        true
+    }
 }
 
 impl Drop for Shared {
@@ -271,6 +286,16 @@ impl Drop for RingBuf {
     fn drop(&mut self) {
         self.shared.out.fetch_sub(1, Ordering::AcqRel);
         self.shared.recycle(self.bid);
+        let waiters = std::mem::take(
+            &mut *self
+                .shared
+                .waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for w in waiters {
+            w.wake();
+        }
     }
 }
 
@@ -315,6 +340,7 @@ pub(crate) fn register(
         driver,
         tail: Mutex::new(0),
         out: AtomicUsize::new(0),
+        waiters: Mutex::new(Vec::new()),
     });
     for bid in 0..entries {
         shared.recycle(bid);

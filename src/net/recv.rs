@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::RawFd;
@@ -14,8 +15,9 @@ use crate::driver::Multishot;
 /// `TcpStream::recv_multi`. Each [`RingBuf`] goes back to its ring when dropped. The stream
 /// ends at end-of-stream or after another error. When the ring runs dry the kernel ends the
 /// request: if buffers have come back meanwhile the stream re-arms it without a word;
-/// otherwise it yields one error with raw OS error `ENOBUFS` and re-arms on the next poll, so
-/// drop some buffers before polling again.
+/// otherwise it yields one error with raw OS error `ENOBUFS`, and the next poll waits until a
+/// buffer comes back (or 50 ms, so a task holding every buffer does not hang) before
+/// re-arming: a loop that logs the error and polls again does not spin.
 pub struct RecvStream<'a> {
     inner: Multishot<RecvMultiOp>,
     fd: RawFd,
@@ -27,8 +29,13 @@ pub struct RecvStream<'a> {
     /// Keeps the task polling the stream on that ring's worker, also between a dry ring's end
     /// of the request and its re-arm (task rule 10); moves to whichever task polls it.
     _binding: crate::driver::direct::ResourceBinding,
+    /// Set after an `ENOBUFS` error: wait for a buffer to come back, at most this long.
+    dry: Option<Pin<Box<crate::time::Sleep>>>,
     _socket: PhantomData<&'a ()>,
 }
+
+/// The longest a recv stream waits for a buffer after its ring ran dry.
+const DRY_RING_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 
 fn off_ring() -> io::Error {
     io::Error::other(
@@ -57,6 +64,7 @@ impl RecvStream<'_> {
             misuse,
             ring_id,
             _binding: binding,
+            dry: None,
             _socket: PhantomData,
         }
     }
@@ -89,6 +97,19 @@ impl Stream for RecvStream<'_> {
             self.done = true;
             return Poll::Ready(Some(Err(off_ring())));
         }
+        if self.dry.is_some() {
+            let ring = &self
+                .inner
+                .get_ref()
+                .expect("payload present until done")
+                .ring;
+            let still_dry = ring.wait_for_free(cx.waker());
+            let pause = self.dry.as_mut().expect("checked");
+            if still_dry && pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.dry = None;
+        }
         loop {
             match Pin::new(&mut self.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -109,6 +130,7 @@ impl Stream for RecvStream<'_> {
                     let fd = self.fd;
                     self.inner = Multishot::new(RecvMultiOp { fd, ring });
                     if !room {
+                        self.dry = Some(Box::pin(crate::time::sleep(DRY_RING_WAIT)));
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
