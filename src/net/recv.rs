@@ -16,7 +16,7 @@ use crate::driver::Multishot;
 /// ends at end-of-stream or after another error. When the ring runs dry the kernel ends the
 /// request: if buffers have come back meanwhile the stream re-arms it without a word;
 /// otherwise it yields one error with raw OS error `ENOBUFS`, and the next poll waits until a
-/// buffer comes back (or 50 ms, so a task holding every buffer does not hang) before
+/// buffer comes back (or 100 ms, so a task holding every buffer does not hang) before
 /// re-arming: a loop that logs the error and polls again does not spin.
 pub struct RecvStream<'a> {
     inner: Multishot<RecvMultiOp>,
@@ -35,7 +35,7 @@ pub struct RecvStream<'a> {
 }
 
 /// The longest a recv stream waits for a buffer after its ring ran dry.
-const DRY_RING_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+const DRY_RING_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn off_ring() -> io::Error {
     io::Error::other(
