@@ -429,3 +429,99 @@ fn socket_chains_free_their_slots_and_descriptors_however_they_end() {
         assert_eq!(stats.direct_slots_in_use, 0, "registered-file slots leaked");
     });
 }
+
+#[test]
+fn socket_setups_dropped_at_random_points_leak_nothing_on_either_flavor() {
+    // Binds and connects of every kind, each polled a random number of times (with a random
+    // number of scheduler turns in between) and then dropped or finished: afterwards no
+    // descriptor and no registered-file slot may be left, on a current-thread runtime and on
+    // every worker of a multi-thread one.
+    use ringolo::net::{TcpListener, TcpStream, UdpSocket, UnixListener};
+    let _lock = FD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = common::open_fds();
+    for multi in [false, true] {
+        let rt = if multi {
+            ringolo::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap()
+        } else {
+            common::rt()
+        };
+        rt.block_on(async move {
+            let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let target_addr = target.local_addr().unwrap();
+            let tasks: Vec<_> = (0..4u64)
+                .map(|t| {
+                    ringolo::spawn(async move {
+                        let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (t + 1);
+                        let mut rand = move |n: u64| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            seed % n
+                        };
+                        let path = std::env::temp_dir().join(format!(
+                            "ringolo-rand-{}-{multi}-{t}.sock",
+                            std::process::id()
+                        ));
+                        for _ in 0..150 {
+                            let _ = std::fs::remove_file(&path);
+                            let fut: std::pin::Pin<Box<dyn Future<Output = ()> + Send>> =
+                                match rand(4) {
+                                    0 => Box::pin(async {
+                                        drop(TcpListener::bind("127.0.0.1:0").await);
+                                    }),
+                                    1 => Box::pin(async move {
+                                        drop(TcpStream::connect(target_addr).await);
+                                    }),
+                                    2 => Box::pin(async {
+                                        drop(UdpSocket::bind("127.0.0.1:0").await);
+                                    }),
+                                    _ => {
+                                        let p = path.clone();
+                                        Box::pin(async move {
+                                            drop(UnixListener::bind(&p).await);
+                                        })
+                                    }
+                                };
+                            let mut fut = fut;
+                            let polls = rand(4);
+                            let mut finished = false;
+                            for _ in 0..polls {
+                                if futures::poll!(fut.as_mut()).is_ready() {
+                                    finished = true;
+                                    break;
+                                }
+                                for _ in 0..rand(3) {
+                                    ringolo::task::yield_now().await;
+                                }
+                            }
+                            if !finished && rand(2) == 0 {
+                                fut.await; // run it to the end
+                            } else {
+                                drop(fut);
+                            }
+                        }
+                        let _ = std::fs::remove_file(&path);
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            drop(target);
+            // Let the last cancelled chains' final completions come in.
+            ringolo::time::sleep(Duration::from_millis(20)).await;
+        });
+        // Every ring's slots are back once its runtime has settled.
+        let stats = rt.driver_stats();
+        assert_eq!(stats.direct_slots_in_use, 0, "multi={multi}: slots leaked");
+        drop(rt);
+        assert_eq!(
+            common::open_fds(),
+            before,
+            "multi={multi}: descriptors leaked"
+        );
+    }
+}
