@@ -145,11 +145,7 @@ pub(crate) fn stats() -> Option<(DriverStats, u64)> {
 /// Whether the ring this thread drives has `opcode`. Outside a runtime: true (the op itself
 /// then fails with the "outside a runtime" error, which is the one to report).
 pub(crate) fn supports(opcode: u8) -> bool {
-    with_current(|d| match d {
-        Driving::Thread(core) => core.supports(opcode),
-        Driving::Worker(w) => w.supports(opcode),
-    })
-    .unwrap_or(true)
+    with_driver(|d| d.supports(opcode)).unwrap_or(true)
 }
 
 /// The handle of the runtime this thread drives.

@@ -498,10 +498,6 @@ impl Worker {
         self.driver.borrow().stats
     }
 
-    pub(crate) fn supports(&self, opcode: u8) -> bool {
-        self.driver.borrow().supports(opcode)
-    }
-
     pub(crate) fn polls(&self) -> u64 {
         self.polls.get()
     }
