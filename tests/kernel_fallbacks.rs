@@ -238,3 +238,35 @@ fn a_ring_too_small_for_a_socket_chain_takes_the_two_step_path() {
     });
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn socket_options_go_through_the_ring_where_the_kernel_takes_them() {
+    // On this kernel a setter is one IORING_OP_URING_CMD setsockopt, completed at once; with
+    // the opcode hidden it is setsockopt(2). Either way the option reads back, and a refused
+    // option is the kernel's error.
+    for hidden in [&[][..], &[opcode::SetSockOpt::CODE][..]] {
+        old_kernel_rt(hidden).block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            settle().await;
+            let before = sqes();
+            c.set_nodelay(true).unwrap();
+            c.set_ttl(17).unwrap();
+            c.set_linger(Some(Duration::from_secs(3))).unwrap();
+            let via_ring = sqes() - before;
+            assert_eq!(via_ring, if hidden.is_empty() { 3 } else { 0 });
+            assert!(c.nodelay().unwrap());
+            assert_eq!(c.ttl().unwrap(), 17);
+            assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(3)));
+            let err = c.set_ttl(100_000).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
+            // Off the runtime's threads the syscall does it.
+            let c = std::sync::Arc::new(c);
+            let c2 = c.clone();
+            std::thread::spawn(move || c2.set_ttl(9).unwrap())
+                .join()
+                .unwrap();
+            assert_eq!(c.ttl().unwrap(), 9);
+        });
+    }
+}

@@ -405,6 +405,39 @@ impl Driver {
         key
     }
 
+    /// Submit one op and wait for it here, for a synchronous caller (an op the kernel finishes
+    /// as it issues it, such as a socket option): its result, or `None` off the ring's thread.
+    /// `payload` owns what the entry points at; should the op not finish within a second, it
+    /// is orphaned with the payload (rule 1) and `None` is returned.
+    pub(crate) fn complete_now(
+        &mut self,
+        entry: squeue::Entry,
+        payload: Box<dyn Any + Send>,
+    ) -> Option<i32> {
+        if self.abandoned || !self.is_issuer() {
+            return None;
+        }
+        let key = self.submit(entry, None, Reclaim::Nothing);
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut wait = 0;
+        loop {
+            self.submit_and_wait(wait, Some(Duration::from_millis(10)));
+            self.reap();
+            if let Some(Lifecycle::Completed { res, .. }) = self.ops.get(key) {
+                let res = *res;
+                self.ops.remove(key);
+                self.to_drop.push(payload);
+                return Some(res);
+            }
+            if std::time::Instant::now() >= deadline {
+                self.orphan(key, Some(payload), Reclaim::Nothing);
+                return None;
+            }
+            // Not finished at issue (punted to a kernel worker): wait for completions.
+            wait = 1;
+        }
+    }
+
     /// Register a multishot request and push its SQE.
     pub(crate) fn submit_multishot(
         &mut self,

@@ -290,7 +290,9 @@ async fn one_chain(
 
 fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
     let ret = match step {
-        Setup::ReuseAddr => return setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1),
+        Setup::ReuseAddr => {
+            return setsockopt_syscall(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &1i32)
+        }
         // SAFETY: net rule 1 — a valid address and its length, on the socket we own.
         Setup::Bind => unsafe { libc::bind(fd, addr.as_ptr(), addr.len) },
         // SAFETY: net rule 1 — a plain syscall on the socket we own.
@@ -338,11 +340,41 @@ async fn set_up(fd: RawFd, addr: &SockAddr, steps: &[Setup]) -> io::Result<()> {
     Ok(())
 }
 
-/// The one socket-option helper every synchronous setter goes through: `setsockopt(2)` with a
-/// plain-data value. A setter that returns at once cannot await a completion, and one syscall
-/// costs less than a ring round trip, so only options set as part of a submitted chain (the
-/// listener's SO_REUSEADDR) use IORING_OP_URING_CMD's setsockopt, with this as its fallback.
-pub(crate) fn setsockopt<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> io::Result<()> {
+/// The one socket-option helper every setter goes through. On a ring whose kernel has the
+/// io_uring setsockopt (`IORING_OP_URING_CMD` with `SOCKET_URING_OP_SETSOCKOPT`, Linux 6.7) it
+/// submits that op and takes its completion at once (the kernel sets the option as it issues
+/// the op, so nothing waits on the network); off the ring's thread, outside a runtime, or where
+/// the kernel's sockets do not take the command (`EOPNOTSUPP`/`EINVAL`), `setsockopt(2)`,
+/// which also gives the real error if the option itself is refused.
+pub(crate) fn setsockopt<T: Copy + Send + 'static>(
+    fd: RawFd,
+    level: i32,
+    name: i32,
+    value: &T,
+) -> io::Result<()> {
+    use crate::runtime::context::{supports, with_driver};
+    if supports(opcode::SetSockOpt::CODE) {
+        let boxed = Box::new(*value);
+        let entry = opcode::SetSockOpt::new(
+            io_uring::types::Fd(fd),
+            level as u32,
+            name as u32,
+            (&*boxed as *const T).cast(),
+            std::mem::size_of::<T>() as u32,
+        )
+        .build();
+        // Driver rule 1: the box the entry points at goes with the op until it completes.
+        match with_driver(|d| d.complete_now(entry, boxed)).flatten() {
+            Some(res) if res >= 0 => return Ok(()),
+            Some(res) if res == -libc::EOPNOTSUPP || res == -libc::EINVAL => {}
+            Some(res) => return Err(io::Error::from_raw_os_error(-res)),
+            None => {}
+        }
+    }
+    setsockopt_syscall(fd, level, name, value)
+}
+
+fn setsockopt_syscall<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> io::Result<()> {
     // SAFETY: net rule 1 — a pointer to a live plain-data value and its exact size.
     let ret = unsafe {
         libc::setsockopt(
