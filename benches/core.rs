@@ -193,9 +193,7 @@ fn main() {
             tc.push(per(b_cpu));
             ratios.push(per(a_wall) / per(b_wall));
         }
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = common::min_max(&ratios);
         let ratio = median(&mut ratios);
         let target = row.target_ns / row.tokio_ref_ns;
         println!(

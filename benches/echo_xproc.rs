@@ -518,10 +518,7 @@ fn main() {
             }
         }
         for i in 0..n {
-            let (lo, hi) = (
-                ratio[i].iter().cloned().fold(f64::MAX, f64::min),
-                ratio[i].iter().cloned().fold(0.0, f64::max),
-            );
+            let (lo, hi) = common::min_max(&ratio[i]);
             println!(
                 "{:>6} B  {:<15} cpu {:>6.2}  ratio {:.2} [{:.2}-{:.2}]  wall {:>6.2}",
                 size,

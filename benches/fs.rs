@@ -199,13 +199,7 @@ fn main() {
         .arg(&path)
         .stdout(std::process::Stdio::null())
         .status();
-    let ring = ringolo::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let tok = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (ring, tok) = common::current_thread_pair();
     println!("4 KiB random reads of a 1 GiB file, {DEPTH} in flight, {reps} interleaved repetitions, median IOPS");
     println!(
         "{:<12} {:>12} {:>16} {:>12} {:>16}",

@@ -326,9 +326,7 @@ fn main() {
             ratios.push(per(a_wall) / per(b_wall));
             cratios.push(per(a_cpu) / per(b_cpu));
         }
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = common::min_max(&ratios);
         let ratio = median(&mut ratios);
         let cratio = median(&mut cratios);
         let verdict = match row.target_ratio {

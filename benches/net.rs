@@ -83,13 +83,7 @@ fn tokio_echo(rt: &tokio::runtime::Runtime, conns: usize, size: usize) -> (Durat
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
     let reps = if quick { 3 } else { 5 };
-    let ring = ringolo::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let tok = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (ring, tok) = common::current_thread_pair();
     println!("in-process TCP echo, {ROUND_TRIPS} round trips per run, {reps} interleaved repetitions, medians (µs per round trip)");
     println!(
         "{:<22} {:>9} {:>9} {:>7} {:>13} {:>11} {:>9} {:>9}",
@@ -119,9 +113,7 @@ fn main() {
             ratios.push(us(a) / us(b));
             cpu_ratios.push(us(ac) / us(bc).max(1e-9));
         }
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = common::min_max(&ratios);
         println!(
             "{:<22} {:>9.2} {:>9.2} {:>7.2} {:>6.2}-{:<6.2} {:>11.2} {:>9.2} {:>9.2}",
             format!("{conns} conn x {size} B"),

@@ -13,6 +13,24 @@ pub fn thread_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// The smallest and largest value.
+pub fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)))
+}
+
+/// A ringolo and a tokio current-thread runtime, for side-by-side runs.
+pub fn current_thread_pair() -> (ringolo::runtime::Runtime, tokio::runtime::Runtime) {
+    let ring = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let tok = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (ring, tok)
+}
+
 /// The median (sorts `v`).
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
