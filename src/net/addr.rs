@@ -158,16 +158,13 @@ fn raw_socket_name(fd: i32, peer: bool) -> io::Result<(SockAddr, libc::socklen_t
     let mut addr = SockAddr::empty();
     let mut len = addr.len;
     // SAFETY: net rule 1 — the kernel writes at most `len` bytes into our storage.
-    let ret = unsafe {
+    crate::fs::cvt(unsafe {
         if peer {
             libc::getpeername(fd, addr.as_mut_ptr(), &mut len)
         } else {
             libc::getsockname(fd, addr.as_mut_ptr(), &mut len)
         }
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    })?;
     Ok((addr, len))
 }
 

@@ -8,12 +8,14 @@
 //!
 //! # Rules
 //!
-//! 1. Socket syscalls (`socket`, `setsockopt`, `getsockopt`, `getsockname`, `getpeername`,
-//!    the `bind`/`listen` fallbacks) get pointers to locals or boxed storage with their exact
-//!    sizes (or none), on a socket the caller owns; the kernel writes at most the length it is
-//!    given.
-//! 2. A `sockaddr_storage` is read as `sockaddr_in` / `sockaddr_in6` only when its family says
-//!    so; all-zero is a valid value of these C structs, and of `msghdr` and `iovec`.
+//! 1. Socket syscalls (`socket`, `socketpair`, `setsockopt`, `getsockopt`, `getsockname`,
+//!    `getpeername`, the `bind`/`listen` fallbacks) get pointers to locals or boxed storage
+//!    with their exact sizes (or none), on a socket the caller owns; the kernel writes at most
+//!    the length it is given.
+//! 2. A `sockaddr_storage` is large and aligned enough for every socket address type, so it may
+//!    be written through a cast to `sockaddr_in`, `sockaddr_in6` or `sockaddr_un`; it is read
+//!    as one of them only when its family says so. All-zero is a valid value of these C structs,
+//!    and of `msghdr`, `iovec` and the socket option values.
 //! 3. A synchronous `send(MSG_DONTWAIT)` (`stream::send_now`) reads only the initialised
 //!    bytes of a buffer the caller holds for the length of the call; nothing is handed to the
 //!    kernel beyond it.

@@ -1,7 +1,6 @@
 //! Socket operations, one enum turned into SQEs in one place.
 
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 use io_uring::{opcode, squeue::Entry, types};
@@ -57,7 +56,30 @@ pub(crate) enum NetOp {
 
 pub(crate) enum NetOutput {
     Value(u32),
-    Accepted(RawFd, io::Result<SocketAddr>),
+    /// A new connection's descriptor and its peer's address as the kernel wrote it (with its
+    /// length), decoded by the caller for its address family.
+    Accepted(RawFd, SockAddr, libc::socklen_t),
+}
+
+impl NetOp {
+    /// One accept on the listener `fd`, with room for the peer's address.
+    pub(crate) fn accept(fd: RawFd) -> NetOp {
+        NetOp::Accept {
+            fd,
+            addr: SockAddr::empty(),
+            len: Box::new(0),
+        }
+    }
+}
+
+impl NetOutput {
+    /// What an accept produced.
+    pub(crate) fn accepted(self) -> (RawFd, SockAddr, libc::socklen_t) {
+        match self {
+            NetOutput::Accepted(fd, addr, len) => (fd, addr, len),
+            NetOutput::Value(_) => unreachable!("accept yields a connection"),
+        }
+    }
 }
 
 /// Builds an entry for an op that takes either a plain fd or a registered slot.
@@ -136,7 +158,7 @@ unsafe impl Operation for NetOp {
     fn complete(self, result: io::Result<Completion>) -> io::Result<NetOutput> {
         let c = result?;
         Ok(match self {
-            NetOp::Accept { addr, .. } => NetOutput::Accepted(c.result as RawFd, addr.to_std()),
+            NetOp::Accept { addr, len, .. } => NetOutput::Accepted(c.result as RawFd, addr, *len),
             _ => NetOutput::Value(c.result),
         })
     }
@@ -300,20 +322,11 @@ impl<T> futures::Stream for AcceptStream<'_, T> {
                     Poll::Pending => return Poll::Pending,
                 },
                 Arm::Single(slot) => {
-                    let op = slot.get_or_insert_with(|| {
-                        crate::driver::Op::new(NetOp::Accept {
-                            fd,
-                            addr: SockAddr::empty(),
-                            len: Box::new(0),
-                        })
-                    });
+                    let op = slot.get_or_insert_with(|| crate::driver::Op::new(NetOp::accept(fd)));
                     let r =
                         std::task::ready!(std::future::Future::poll(std::pin::Pin::new(op), cx));
                     *slot = None;
-                    r.map(|out| match out {
-                        NetOutput::Accepted(fd, _) => fd,
-                        NetOutput::Value(_) => unreachable!("accept yields a connection"),
-                    })
+                    r.map(|out| out.accepted().0)
                 }
             };
             match next {

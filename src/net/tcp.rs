@@ -10,6 +10,7 @@ use crate::buf::{BufResult, IoBuf, IoBufMut};
 
 use crate::driver::ops::Target;
 use crate::driver::{Op, OpList};
+use crate::fs::cvt;
 use io_uring::opcode;
 
 /// An owned socket descriptor, closed on the ring when dropped.
@@ -140,14 +141,6 @@ pub(crate) async fn run(op: NetOp) -> io::Result<u32> {
     }
 }
 
-pub(crate) fn domain_of(addr: &SocketAddr) -> i32 {
-    if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    }
-}
-
 /// A new close-on-exec socket: `IORING_OP_SOCKET` (Linux 5.19), else `socket(2)`.
 pub(crate) async fn new_socket(domain: i32, ty: i32) -> io::Result<Socket> {
     if !crate::runtime::context::supports(opcode::Socket::CODE) {
@@ -213,12 +206,9 @@ impl Setup {
 /// socket itself to a plain descriptor when the kernel has every opcode (`SOCKET` made into a
 /// reserved registered-file slot, the steps on that slot, then `FIXED_FD_INSTALL`: Linux
 /// 6.11), else the socket first and the steps after it, as ops or syscalls.
-pub(crate) async fn socket_set_up(
-    domain: i32,
-    ty: i32,
-    addr: &SockAddr,
-    steps: &[Setup],
-) -> io::Result<Socket> {
+pub(crate) async fn socket_set_up(ty: i32, addr: &SockAddr, steps: &[Setup]) -> io::Result<Socket> {
+    // The address says which family the socket is of.
+    let domain = i32::from(addr.storage.ss_family);
     if let Some(sock) = one_chain(domain, ty, addr, steps).await? {
         return Ok(sock);
     }
@@ -299,10 +289,7 @@ fn setup_syscall(fd: RawFd, step: Setup, addr: &SockAddr) -> io::Result<()> {
         Setup::Listen => unsafe { libc::listen(fd, BACKLOG) },
         Setup::Connect => unreachable!("a connect always goes through the ring (see set_up)"),
     };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    cvt(ret)
 }
 
 /// Run `steps` on a fresh socket as one linked chain when the kernel has every opcode
@@ -376,7 +363,7 @@ pub(crate) fn setsockopt<T: Copy + Send + 'static>(
 
 fn setsockopt_syscall<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> io::Result<()> {
     // SAFETY: net rule 1 — a pointer to a live plain-data value and its exact size.
-    let ret = unsafe {
+    cvt(unsafe {
         libc::setsockopt(
             fd,
             level,
@@ -384,12 +371,7 @@ fn setsockopt_syscall<T: Copy>(fd: RawFd, level: i32, name: i32, value: &T) -> i
             (value as *const T).cast(),
             std::mem::size_of::<T>() as libc::socklen_t,
         )
-    };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    })
 }
 
 pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -405,10 +387,7 @@ pub(crate) fn getsockopt<T: Copy>(fd: RawFd, level: i32, name: i32) -> io::Resul
     let mut value = std::mem::MaybeUninit::<T>::zeroed();
     let mut len = std::mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: net rule 1 — the kernel writes at most `len` bytes into a local value.
-    let ret = unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    cvt(unsafe { libc::getsockopt(fd, level, name, value.as_mut_ptr().cast(), &mut len) })?;
     // SAFETY: net rule 2 — the value started all-zero, valid for these C option types, and
     // the kernel wrote at most its size.
     Ok(unsafe { value.assume_init() })
@@ -457,13 +436,7 @@ impl TcpListener {
 
     async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
         let steps = [Setup::ReuseAddr, Setup::Bind, Setup::Listen];
-        let sock = socket_set_up(
-            domain_of(&addr),
-            libc::SOCK_STREAM,
-            &SockAddr::new(addr),
-            &steps,
-        )
-        .await?;
+        let sock = socket_set_up(libc::SOCK_STREAM, &SockAddr::new(addr), &steps).await?;
         Ok(TcpListener { sock })
     }
 
@@ -472,20 +445,11 @@ impl TcpListener {
     /// Out of descriptors (`EMFILE`), each call fails at once while connections wait: pause
     /// before calling again, as [`incoming`](Self::incoming) does by itself.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let op = NetOp::Accept {
-            fd: self.sock.0,
-            addr: SockAddr::empty(),
-            len: Box::new(0),
+        let (fd, addr, _) = Op::new(NetOp::accept(self.sock.0)).await?.accepted();
+        let stream = TcpStream {
+            sock: Socket::new(fd),
         };
-        match Op::new(op).await? {
-            NetOutput::Accepted(fd, addr) => {
-                let stream = TcpStream {
-                    sock: Socket::new(fd),
-                };
-                Ok((stream, addr?))
-            }
-            NetOutput::Value(_) => unreachable!("accept yields a connection"),
-        }
+        Ok((stream, addr.to_std()?))
     }
 
     /// Every incoming connection, from one multishot accept. Dropping the stream cancels it
@@ -530,7 +494,7 @@ impl TcpStream {
         first_ok(addr, |a| async move {
             let addr = SockAddr::new(a);
             let steps = [Setup::Connect];
-            let sock = socket_set_up(domain_of(&a), libc::SOCK_STREAM, &addr, &steps).await?;
+            let sock = socket_set_up(libc::SOCK_STREAM, &addr, &steps).await?;
             Ok(TcpStream { sock })
         })
         .await

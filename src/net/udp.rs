@@ -7,8 +7,7 @@ use io_uring::{opcode, squeue::Entry, types};
 use super::addr::{socket_name, SockAddr, ToSocketAddrs};
 use super::ops::NetOp;
 use super::tcp::{
-    domain_of, first_ok, getsockopt_int, run, setsockopt, setsockopt_int, socket_set_up, Setup,
-    Socket,
+    first_ok, getsockopt_int, run, setsockopt, setsockopt_int, socket_set_up, Setup, Socket,
 };
 use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::ops::Target;
@@ -143,13 +142,7 @@ impl UdpSocket {
     /// Bind to the first address that works.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         first_ok(addr, |a| async move {
-            let sock = socket_set_up(
-                domain_of(&a),
-                libc::SOCK_DGRAM,
-                &SockAddr::new(a),
-                &[Setup::Bind],
-            )
-            .await?;
+            let sock = socket_set_up(libc::SOCK_DGRAM, &SockAddr::new(a), &[Setup::Bind]).await?;
             Ok(UdpSocket { sock })
         })
         .await

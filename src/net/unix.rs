@@ -3,7 +3,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 
 use super::addr::{unix_socket_name, SockAddr, UnixAddr};
-use super::ops::{NetOp, NetOutput};
+use super::ops::NetOp;
 use super::tcp::{new_socket, run, socket_set_up, Setup, Socket};
 use super::udp::{MsgOp, RecvMsg, SendMsg};
 use crate::buf::{BufResult, IoBuf, IoBufMut};
@@ -18,10 +18,9 @@ async fn unix_socket(ty: i32) -> io::Result<Socket> {
 fn socketpair(ty: i32) -> io::Result<(Socket, Socket)> {
     let mut fds = [0; 2];
     // SAFETY: net rule 1 — the kernel writes two descriptors into a local array.
-    if unsafe { libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } < 0
-    {
-        return Err(io::Error::last_os_error());
-    }
+    crate::fs::cvt(unsafe {
+        libc::socketpair(libc::AF_UNIX, ty | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    })?;
     Ok((Socket::new(fds[0]), Socket::new(fds[1])))
 }
 
@@ -37,27 +36,18 @@ impl UnixListener {
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let addr = SockAddr::unix(path.as_ref())?;
         let steps = [Setup::Bind, Setup::Listen];
-        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_STREAM, &addr, &steps).await?;
+        let sock = socket_set_up(libc::SOCK_STREAM, &addr, &steps).await?;
         Ok(UnixListener { sock })
     }
 
     /// Accept one connection.
     pub async fn accept(&self) -> io::Result<(UnixStream, UnixAddr)> {
-        let op = NetOp::Accept {
-            fd: self.sock.0,
-            addr: SockAddr::empty(),
-            len: Box::new(0),
+        // The peer's name as accept wrote it: what getpeername would say, without the call.
+        let (fd, addr, len) = Op::new(NetOp::accept(self.sock.0)).await?.accepted();
+        let stream = UnixStream {
+            sock: Socket::new(fd),
         };
-        match Op::new(op).await? {
-            NetOutput::Accepted(fd, _) => {
-                let stream = UnixStream {
-                    sock: Socket::new(fd),
-                };
-                let addr = stream.peer_addr().unwrap_or(UnixAddr::Unnamed);
-                Ok((stream, addr))
-            }
-            NetOutput::Value(_) => unreachable!("accept yields a connection"),
-        }
+        Ok((stream, UnixAddr::from_raw(&addr.storage, len)))
     }
 
     /// Every incoming connection, from one multishot accept.
@@ -91,7 +81,7 @@ impl UnixStream {
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let addr = SockAddr::unix(path.as_ref())?;
         let steps = [Setup::Connect];
-        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_STREAM, &addr, &steps).await?;
+        let sock = socket_set_up(libc::SOCK_STREAM, &addr, &steps).await?;
         Ok(UnixStream { sock })
     }
 
@@ -137,7 +127,7 @@ impl UnixDatagram {
     pub async fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         // A bad path is refused before any socket is made.
         let addr = SockAddr::unix(path.as_ref())?;
-        let sock = socket_set_up(libc::AF_UNIX, libc::SOCK_DGRAM, &addr, &[Setup::Bind]).await?;
+        let sock = socket_set_up(libc::SOCK_DGRAM, &addr, &[Setup::Bind]).await?;
         Ok(UnixDatagram { sock })
     }
 
