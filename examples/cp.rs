@@ -23,8 +23,8 @@ async fn main() -> std::io::Result<()> {
         std::process::exit(2);
     };
     let from = File::open(&src).await?;
-    let len = from.metadata().await?.len();
-    let perm = from.metadata().await?.permissions();
+    let meta = from.metadata().await?;
+    let (len, perm) = (meta.len(), meta.permissions());
     let to = OpenOptions::new()
         .write(true)
         .create(true)

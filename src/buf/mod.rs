@@ -27,6 +27,31 @@ use std::ops::{Bound, RangeBounds};
 /// An I/O result together with the buffer that was lent to the kernel.
 pub type BufResult<T, B> = (io::Result<T>, B);
 
+/// Write all of `buf`'s initialised bytes with `write`, which is handed the part not yet
+/// written and how far into the buffer it starts: short writes and `Interrupted` are retried, a
+/// write of 0 is `WriteZero`, and the buffer comes back whole either way.
+pub(crate) async fn write_all_with<B, F, Fut>(buf: B, mut write: F) -> BufResult<(), B>
+where
+    B: IoBuf,
+    F: FnMut(Slice<B>, usize) -> Fut,
+    Fut: std::future::Future<Output = BufResult<usize, Slice<B>>>,
+{
+    let total = buf.bytes_init();
+    let mut buf = buf;
+    let mut done = 0;
+    while done < total {
+        let (res, slice) = write(buf.slice(done..total), done).await;
+        buf = slice.into_inner();
+        match res {
+            Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (Err(e), buf),
+        }
+    }
+    (Ok(()), buf)
+}
+
 /// A buffer the kernel may read from.
 ///
 /// # Safety

@@ -154,20 +154,7 @@ impl DirectFd {
 
     /// Send all the initialised bytes on a registered socket.
     pub async fn send_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut buf = buf;
-        let mut done = 0;
-        while done < total {
-            let (res, slice) = self.send(buf.slice(done..total)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+        crate::buf::write_all_with(buf, |rest, _| self.send(rest)).await
     }
 
     /// Write the initialised bytes at `pos` (`u64::MAX`: the file position / a stream).

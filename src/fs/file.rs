@@ -184,44 +184,14 @@ impl File {
     }
 
     /// Write all of `buf` starting at `pos`, retrying short writes.
-    pub async fn write_all_at<B: IoBuf>(&self, buf: B, mut pos: u64) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf.slice(..total);
-        while done < total {
-            let (res, slice) = self.write_at(buf, pos).await;
-            let inner = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), inner),
-                Ok(n) => {
-                    done += n;
-                    pos += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), inner),
-            }
-            buf = inner.slice(done..total);
-        }
-        (Ok(()), buf.into_inner())
+    pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
+        crate::buf::write_all_with(buf, |rest, done| self.write_at(rest, pos + done as u64)).await
     }
 
     /// Write all of `buf` at the file position.
     pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf.slice(..total);
-        while done < total {
-            let (res, slice) = self.write(buf).await;
-            let inner = slice.into_inner();
-            match res {
-                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), inner),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), inner),
-            }
-            buf = inner.slice(done..total);
-        }
-        (Ok(()), buf.into_inner())
+        let fd = self.fd;
+        crate::buf::write_all_with(buf, |rest, _| Op::new(Write::new(fd, rest, CURSOR))).await
     }
 
     /// Read from the file position to the end, appending to `buf`; returns the bytes read.
@@ -310,8 +280,7 @@ impl File {
 
     /// The file's metadata (`statx` on the descriptor).
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        let st = statx(self.fd, CString::default(), libc::AT_EMPTY_PATH).await?;
-        Ok(Metadata::from_statx(*st))
+        statx(self.fd, CString::default(), libc::AT_EMPTY_PATH).await
     }
 
     /// Change the permission bits (`fchmod`, on the blocking pool: there is no opcode for it).
@@ -334,7 +303,8 @@ impl File {
     /// waiting and drops the `File`, the pool thread still acts on the same open file, never
     /// on whatever reuses the number (fs rule 1).
     fn try_clone_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
-        // SAFETY: fs rule 1 — borrowing our open descriptor just long enough to duplicate it.
+        // SAFETY: fs rule 2 — our descriptor is open while `self` is; it is borrowed just long
+        // enough to duplicate it.
         unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }.try_clone_to_owned()
     }
 

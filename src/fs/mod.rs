@@ -11,6 +11,10 @@
 //! 1. Work handed to the blocking pool owns what it touches: a path by value, or a duplicate
 //!    of the descriptor, never a borrowed fd number that the caller could close (and the
 //!    process reuse) while the pool thread still works.
+//! 2. A `File` owns its descriptor exclusively: it is closed once, by the drop or by
+//!    `close()`, unless `into_raw_fd` hands it over first, so a descriptor borrowed from it is
+//!    open while the `File` is. A statx buffer is read only after a successful CQE, which
+//!    means the kernel filled it.
 
 mod file;
 mod metadata;
@@ -198,19 +202,17 @@ pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
 
 /// Metadata, following symbolic links.
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    let st = statx(libc::AT_FDCWD, cstr(path.as_ref())?, 0).await?;
-    Ok(Metadata::from_statx(*st))
+    statx(libc::AT_FDCWD, cstr(path.as_ref())?, 0).await
 }
 
 /// Metadata of the link itself when `path` is a symbolic link.
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    let st = statx(
+    statx(
         libc::AT_FDCWD,
         cstr(path.as_ref())?,
         libc::AT_SYMLINK_NOFOLLOW,
     )
-    .await?;
-    Ok(Metadata::from_statx(*st))
+    .await
 }
 
 /// Whether `path` exists: `Ok(false)` when it does not, an error when that cannot be told.

@@ -137,9 +137,9 @@ unsafe impl Operation for FsOp {
         let c = result?;
         Ok(match self {
             FsOp::Statx { buf, .. } => {
-                // SAFETY: rule 1 of driver/mod.rs — a successful statx CQE means the kernel
-                // filled the buffer it was given.
-                FsOutput::Stat(unsafe { Box::from_raw(Box::into_raw(buf).cast::<libc::statx>()) })
+                // SAFETY: fs rule 2 — a successful statx CQE means the kernel filled the
+                // buffer it was given.
+                FsOutput::Stat(unsafe { buf.assume_init() })
             }
             _ => FsOutput::Value(c.result),
         })
@@ -160,7 +160,8 @@ pub(crate) async fn run(op: FsOp) -> io::Result<u32> {
     }
 }
 
-pub(crate) async fn statx(fd: RawFd, path: CString, flags: i32) -> io::Result<Box<libc::statx>> {
+/// `statx` through the ring, as the crate's `Metadata`.
+pub(crate) async fn statx(fd: RawFd, path: CString, flags: i32) -> io::Result<super::Metadata> {
     let op = FsOp::Statx {
         fd,
         path,
@@ -168,7 +169,7 @@ pub(crate) async fn statx(fd: RawFd, path: CString, flags: i32) -> io::Result<Bo
         buf: Box::new(MaybeUninit::uninit()),
     };
     match Op::new(op).await? {
-        FsOutput::Stat(st) => Ok(st),
+        FsOutput::Stat(st) => Ok(super::Metadata::from_statx(*st)),
         FsOutput::Value(_) => unreachable!("statx yields a stat buffer"),
     }
 }

@@ -63,22 +63,7 @@ macro_rules! stream_io_methods {
             &self,
             buf: B,
         ) -> $crate::buf::BufResult<(), B> {
-            let total = $crate::buf::IoBuf::bytes_init(&buf);
-            let mut done = 0;
-            let mut buf = buf;
-            while done < total {
-                let (res, slice) = self
-                    .write($crate::buf::IoBuf::slice(buf, done..total))
-                    .await;
-                buf = slice.into_inner();
-                match res {
-                    Ok(0) => return (Err(std::io::ErrorKind::WriteZero.into()), buf),
-                    Ok(n) => done += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return (Err(e), buf),
-                }
-            }
-            (Ok(()), buf)
+            $crate::buf::write_all_with(buf, |rest, _| self.write(rest)).await
         }
 
         /// Read into several buffers in order (`readv`).
