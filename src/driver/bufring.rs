@@ -7,7 +7,9 @@
 //!    it at any time) or owned by exactly one `RingBuf` (or by the driver while it recycles an
 //!    unclaimed completion); it is written into the ring again only by `recycle`, when that
 //!    owner lets go.
-//! 2. **Memory outlives registration.** The ring and the pool are freed only after the ring
+//! 2. **Memory outlives registration.** The ring memory is allocated page-aligned (the page
+//!    size comes from `sysconf`, a query that takes no pointers), as registration requires.
+//!    The ring and the pool are freed only after the ring
 //!    is unregistered from its io_uring, which happens on the thread that drives that
 //!    io_uring when the last reference goes; everything that can still hand the kernel this
 //!    group (an in-flight recv, an unreturned buffer) holds a reference. If the last reference
@@ -41,18 +43,24 @@ pub(crate) struct Shared {
     buf_size: usize,
     bgid: u16,
     driver: u64,
-    /// Our copy of the tail; the published one lives in the first entry (rule 1).
-    tail: Mutex<u16>,
+    /// Our copy of the tail (the published one lives in the first entry, rule 1), and the
+    /// recv streams waiting, after the ring ran dry, for a buffer to come back: one lock for
+    /// both, taken once per returned buffer.
+    tail: Mutex<Tail>,
     /// Buffers owned by userspace right now (`RingBuf`s alive).
     out: AtomicUsize,
-    /// Recv streams waiting, after the ring ran dry, for a buffer to come back.
-    waiters: Mutex<Vec<std::task::Waker>>,
+}
+
+struct Tail {
+    next: u16,
+    waiters: Vec<std::task::Waker>,
 }
 
 // SAFETY: rule 1 — the raw pointers are to memory this struct owns; the kernel-shared tail is
 // written under the `tail` mutex, and a buffer's bytes are touched only by its single owner.
 unsafe impl Send for Shared {}
-// SAFETY: as above.
+// SAFETY: rule 1, as above: shared access writes the kernel-shared tail only under the
+// `tail` mutex, and a buffer's bytes only through its single owner.
 unsafe impl Sync for Shared {}
 
 /// A ring of `entries` provided buffers of `buf_size` bytes each, registered with the current
@@ -99,7 +107,7 @@ impl BufRing {
             ));
         }
         let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "buffer ring too large");
-        // SAFETY: rule 2 — a plain query of the page size, which registration requires.
+        // SAFETY: rule 2 — the page-size query it names; no pointers, no memory of ours.
         let page = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).max(4096) as usize;
         let ring_bytes = (entries as usize)
             .checked_mul(std::mem::size_of::<BufRingEntry>())
@@ -154,10 +162,20 @@ impl Shared {
 
     /// Put buffer `bid` back in the ring for the kernel (rule 1: its owner let go).
     pub(crate) fn recycle(&self, bid: u16) {
+        let _ = self.put_back(bid);
+    }
+
+    /// `recycle`, handing back the recv streams that waited for a buffer (to wake outside the
+    /// lock).
+    fn put_back(&self, bid: u16) -> Vec<std::task::Waker> {
         if bid >= self.entries {
-            return;
+            return Vec::new();
         }
-        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        let Tail {
+            next: tail,
+            waiters,
+        } = &mut *guard;
         let idx = (*tail & (self.entries - 1)) as usize;
         // SAFETY: rule 1 — the slot at our tail is not visible to the kernel until the tail
         // is published below, and we hold the tail lock.
@@ -172,6 +190,7 @@ impl Shared {
         // with acquire semantics, so the entry written above is visible before the new tail.
         let shared_tail = unsafe { &*(BufRingEntry::tail(self.ring.as_ptr()) as *const AtomicU16) };
         shared_tail.store(*tail, Ordering::Release);
+        std::mem::take(waiters)
     }
 
     /// A completion that selected buffer `bid` with `len` bytes, handed to userspace; `None`
@@ -205,10 +224,11 @@ impl Shared {
     /// Wake `waker` when a buffer next comes back; false if one is free already (checked
     /// under the same lock the returning side takes, so the wake cannot be missed).
     pub(crate) fn wait_for_free(&self, waker: &std::task::Waker) -> bool {
-        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
         if self.has_free() {
             return false;
         }
+        let waiters = &mut tail.waiters;
         if !waiters.iter().any(|w| w.will_wake(waker)) {
             waiters.push(waker.clone());
         }
@@ -285,15 +305,7 @@ impl std::fmt::Debug for RingBuf {
 impl Drop for RingBuf {
     fn drop(&mut self) {
         self.shared.out.fetch_sub(1, Ordering::AcqRel);
-        self.shared.recycle(self.bid);
-        let waiters = std::mem::take(
-            &mut *self
-                .shared
-                .waiters
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for w in waiters {
+        for w in self.shared.put_back(self.bid) {
             w.wake();
         }
     }
@@ -338,9 +350,11 @@ pub(crate) fn register(
         buf_size,
         bgid,
         driver,
-        tail: Mutex::new(0),
+        tail: Mutex::new(Tail {
+            next: 0,
+            waiters: Vec::new(),
+        }),
         out: AtomicUsize::new(0),
-        waiters: Mutex::new(Vec::new()),
     });
     for bid in 0..entries {
         shared.recycle(bid);

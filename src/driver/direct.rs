@@ -49,6 +49,11 @@ impl FixedTable {
     pub(crate) fn give_back(&mut self, slot: u32) {
         self.free.push_back(slot);
     }
+
+    /// Slots taken now.
+    pub(crate) fn in_use(&self) -> usize {
+        TABLE_SIZE as usize - self.free.len()
+    }
 }
 
 /// A file or socket registered in this thread's ring ("direct descriptor"). The original

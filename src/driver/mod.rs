@@ -243,6 +243,14 @@ impl Driver {
         })
     }
 
+    /// The counters, with the registered-file slots in use read from the table.
+    pub(crate) fn stats(&self) -> DriverStats {
+        DriverStats {
+            direct_slots_in_use: self.fixed.as_ref().map_or(0, |t| t.in_use() as u64),
+            ..self.stats
+        }
+    }
+
     /// Whether this ring's kernel supports `opcode` (and it is not hidden for testing).
     pub(crate) fn supports(&self, opcode: u8) -> bool {
         self.features.opcodes.contains(opcode)
@@ -419,9 +427,9 @@ impl Driver {
         }
         let key = self.submit(entry, None, Reclaim::Nothing);
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        let mut wait = 0;
         loop {
-            self.submit_and_wait(wait, Some(Duration::from_millis(10)));
+            // Returns as soon as a completion is there: at once for an op finished at issue.
+            self.submit_and_wait(1, Some(Duration::from_millis(10)));
             self.reap();
             if let Some(Lifecycle::Completed { res, .. }) = self.ops.get(key) {
                 let res = *res;
@@ -433,8 +441,6 @@ impl Driver {
                 self.orphan(key, Some(payload), Reclaim::Nothing);
                 return None;
             }
-            // Not finished at issue (punted to a kernel worker): wait for completions.
-            wait = 1;
         }
     }
 
@@ -574,14 +580,12 @@ impl Driver {
                 "the ring's table of direct descriptors is full",
             )
         })?;
-        self.stats.direct_slots_in_use += 1;
         Ok(slot)
     }
 
     fn release_slot(&mut self, slot: u32) {
         if let Some(t) = self.fixed.as_mut() {
             t.give_back(slot);
-            self.stats.direct_slots_in_use -= 1;
         }
     }
 
@@ -592,11 +596,17 @@ impl Driver {
             return; // the table goes with the ring
         }
         for slot in std::mem::take(&mut self.free_slots) {
-            if self.clear_slot(slot) {
-                self.release_slot(slot);
-            } else {
-                self.free_slots.push(slot);
-            }
+            self.free_reserved(slot);
+        }
+    }
+
+    /// Clear and take back a reserved slot whose chain is over, or keep it for the next reap
+    /// if it cannot be cleared now.
+    fn free_reserved(&mut self, slot: u32) {
+        if self.clear_slot(slot) {
+            self.release_slot(slot);
+        } else {
+            self.free_slots.push(slot);
         }
     }
 
@@ -607,11 +617,7 @@ impl Driver {
         if self.abandoned || !self.is_issuer() {
             return false;
         }
-        if self.clear_slot(slot) {
-            self.release_slot(slot);
-        } else {
-            self.free_slots.push(slot);
-        }
+        self.free_reserved(slot);
         true
     }
 

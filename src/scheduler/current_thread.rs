@@ -298,7 +298,7 @@ impl Core {
     }
 
     pub(crate) fn stats(&self) -> DriverStats {
-        self.driver.borrow().stats
+        self.driver.borrow().stats()
     }
 
     pub(crate) fn polls(&self) -> u64 {

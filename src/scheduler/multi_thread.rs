@@ -495,7 +495,7 @@ impl Worker {
     }
 
     pub(crate) fn stats(&self) -> DriverStats {
-        self.driver.borrow().stats
+        self.driver.borrow().stats()
     }
 
     pub(crate) fn polls(&self) -> u64 {
@@ -679,8 +679,10 @@ impl Worker {
 
     /// Nothing to run: look at the ring, then sleep in it until an I/O completion, a timer, or
     /// an unpark (queue rules 3 and 4).
+    /// Sleep until woken. The run loop has just looked at the ring and the timers
+    /// (`maintenance`); the driver's park does not sleep past completions that came since, and
+    /// the timers are fired again below before sleeping.
     fn park(&self) {
-        self.maintenance();
         if self.has_local_work() {
             return;
         }
