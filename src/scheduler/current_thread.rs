@@ -8,19 +8,19 @@
 //!
 //! # Rules
 //!
-//! 1. **The eventfd** is created here, owned by `Shared` (closed when the last task, waker or
-//!    handle lets go of it), and only ever written or read 8 bytes at a time from a local.
+//! 1. **The eventfd** is owned by `Shared` (closed when the last task, waker or handle lets go
+//!    of it); it is a `scheduler::WakeFd` (scheduler rule 1).
 //! 2. **The core** is touched only by the thread inside `block_on` (or `Runtime::drop`), through
 //!    the thread-local context; other threads reach `Shared` alone.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use crate::loom::sync::Mutex;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -34,11 +34,6 @@ use crate::time::TimerStore;
 
 type Notif = Notified<Arc<Shared>>;
 type OwnedTask = Task<Arc<Shared>>;
-
-/// Park states (see `Shared::unpark`).
-const RUNNING: u8 = 0;
-const PARKED: u8 = 1;
-const NOTIFIED: u8 = 2;
 
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -72,8 +67,8 @@ struct Inject {
 pub(crate) struct Shared {
     inject: Mutex<Inject>,
     inject_pending: AtomicBool,
-    park_state: AtomicU8,
-    eventfd: OwnedFd,
+    park_state: super::queue::ParkState,
+    eventfd: super::WakeFd,
     pub(crate) config: Config,
     pub(crate) blocking: BlockingPool,
     panicked: AtomicBool,
@@ -118,11 +113,9 @@ impl Shared {
     /// Make the driving thread look at its queues again. A write to the eventfd (a syscall) is
     /// needed only when it is parked in the kernel.
     pub(crate) fn unpark(&self) {
-        if self.park_state.swap(NOTIFIED, AcqRel) == PARKED {
+        if self.park_state.unpark() {
             self.remote_unparks.fetch_add(1, Relaxed);
-            let one = 1u64;
-            // SAFETY: rule 1 — an 8-byte write from a local to the eventfd this struct owns.
-            unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            self.eventfd.signal();
         }
     }
 
@@ -231,16 +224,7 @@ pub(crate) fn new_with_pool(
     config: Config,
     blocking: BlockingPool,
 ) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
-    // SAFETY: rule 1 — a plain syscall creating the eventfd; the result is checked before use.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if fd < 0 {
-        return Err(BuildError::other(
-            "creating the wakeup eventfd failed".into(),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // SAFETY: rule 1 — `fd` is a fresh descriptor nobody else owns.
-    let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let eventfd = super::WakeFd::new("the wakeup eventfd")?;
     let driver = Driver::new(ring, eventfd.as_raw_fd())?;
     let shared = Arc::new(Shared {
         inject: Mutex::new(Inject {
@@ -248,7 +232,7 @@ pub(crate) fn new_with_pool(
             closed: false,
         }),
         inject_pending: AtomicBool::new(false),
-        park_state: AtomicU8::new(RUNNING),
+        park_state: super::queue::ParkState::new(),
         eventfd,
         blocking,
         config,
@@ -427,7 +411,7 @@ impl Core {
                 deadline.map(|d| d.saturating_duration_since(self.timers.borrow_mut().now()));
             if is_idle() && timeout != Some(Duration::ZERO) && self.try_park() {
                 self.with_driver(|d| d.park(timeout));
-                self.shared.park_state.swap(RUNNING, AcqRel);
+                self.shared.park_state.unparked();
             } else {
                 self.with_driver(|d| d.poll_completions());
             }
@@ -445,25 +429,16 @@ impl Core {
 
     /// Announce that we are about to sleep; fails if a remote wake came in since the last turn.
     fn try_park(&self) -> bool {
-        match self
-            .shared
-            .park_state
-            .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
-        {
-            Ok(_) => {
-                // A remote push that raced with the CAS set inject_pending before swapping the
-                // state, so checking it after the CAS cannot miss it.
-                if self.shared.inject_pending.load(Acquire) {
-                    self.shared.park_state.store(RUNNING, Release);
-                    return false;
-                }
-                true
-            }
-            Err(_) => {
-                self.shared.park_state.store(RUNNING, Release);
-                false
-            }
+        if !self.shared.park_state.try_park() {
+            return false;
         }
+        // A remote push that raced with the announcement set inject_pending before swapping the
+        // state, so checking it after cannot miss it.
+        if self.shared.inject_pending.load(Acquire) {
+            self.shared.park_state.unparked();
+            return false;
+        }
+        true
     }
 
     /// Cancel every task, then let the driver wait (bounded) for the kernel to finish with their

@@ -22,8 +22,8 @@
 //!    stealable while queued (task rule 10).
 //! 3. **The worker** (`Worker`) is touched only by its own thread, through the thread-local
 //!    context; other threads reach `Shared` and the worker's `Remote`.
-//! 4. **The eventfds** are created here, one per worker, owned by its `Remote`, and only
-//!    written 8 bytes at a time from a local.
+//! 4. **The eventfds** are created here, one per worker, owned by its `Remote`; each is a
+//!    `scheduler::WakeFd` (scheduler rule 1).
 //! 5. **Registry keys** (`Header::owner_key`) are read and written under the lock of the
 //!    registry shard the task's id selects (`Shared::shard`), which never changes.
 //! 6. **Shutdown** runs in phases separated by a barrier: every worker stops polling; each
@@ -40,7 +40,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
@@ -89,7 +89,7 @@ struct Remote {
     /// Tasks bound to this worker, woken on another thread.
     inbox: RunQueue<Notif>,
     park: ParkState,
-    eventfd: OwnedFd,
+    eventfd: super::WakeFd,
     polls: AtomicU64,
     driver_stats: Mutex<DriverStats>,
 }
@@ -151,16 +151,7 @@ pub(crate) fn new(
     let mut remotes = Vec::with_capacity(workers);
     let mut drivers = Vec::with_capacity(workers);
     for _ in 0..workers {
-        // SAFETY: rule 4 — a plain syscall creating an eventfd; checked before use.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(BuildError::other(
-                "creating a worker's wakeup eventfd failed".into(),
-                std::io::Error::last_os_error(),
-            ));
-        }
-        // SAFETY: rule 4 — `fd` is fresh and owned by nobody else.
-        let eventfd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let eventfd = super::WakeFd::new("a worker's wakeup eventfd")?;
         let mut driver = Driver::new(ring, eventfd.as_raw_fd())?;
         driver.multi_thread = true;
         drivers.push(driver);
@@ -327,9 +318,7 @@ impl Shared {
         let remote = &self.remotes[worker];
         if remote.park.unpark() {
             self.unparks.fetch_add(1, Relaxed);
-            let one = 1u64;
-            // SAFETY: rule 4 — an 8-byte write from a local to the eventfd the Remote owns.
-            unsafe { libc::write(remote.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            remote.eventfd.signal();
         }
     }
 
