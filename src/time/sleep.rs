@@ -1,8 +1,9 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::store::TimerPoll;
 use crate::runtime::context;
 use crate::util::genslab::Key;
 
@@ -80,12 +81,15 @@ impl Future for Sleep {
         }
         enum Step {
             Done,
-            Waiting(Option<Waker>),
+            Waiting,
+            NewWaker(Key),
+            Register,
             Registered((Key, u64)),
         }
         let deadline = this.deadline;
         let entry = this.entry;
-        // Waker clones and drops are user code: they happen outside the store's borrow.
+        // Waker clones and drops are user code: they happen outside the store's borrow. A first
+        // poll clones up front, so registering takes one borrow.
         let mut fresh = if entry.is_none() {
             Some(cx.waker().clone())
         } else {
@@ -93,34 +97,48 @@ impl Future for Sleep {
         };
         let step = context::with_timers(|t| match entry {
             Some((key, store)) if store == t.id() => match t.poll(key, cx.waker()) {
-                Some((true, _)) | None => Step::Done,
-                Some((false, old)) => Step::Waiting(old),
+                Some(TimerPoll::Fired) | None => Step::Done,
+                Some(TimerPoll::Pending) => Step::Waiting,
+                Some(TimerPoll::StaleWaker) => Step::NewWaker(key),
             },
             _ => {
                 // A deadline the clock has already reached is ready without reading the clock;
                 // any other is registered and fires on the next turn if it is due already.
                 if deadline <= t.reached() {
                     Step::Done
-                } else {
-                    let waker = fresh.take().unwrap_or_else(|| cx.waker().clone());
+                } else if let Some(waker) = fresh.take() {
                     Step::Registered((t.insert(deadline, waker), t.id()))
+                } else {
+                    Step::Register
                 }
             }
         });
-        match step {
-            None => panic!(
+        let Some(step) = step else {
+            panic!(
                 "ringolo: a timer was polled outside a ringolo runtime; sleep, timeout and interval \
                  must run inside Runtime::block_on or a spawned task"
-            ),
-            Some(Step::Waiting(old)) => {
-                drop((old, fresh));
+            )
+        };
+        match step {
+            Step::Waiting => Poll::Pending,
+            Step::NewWaker(key) => {
+                let waker = cx.waker().clone();
+                let old = context::with_timers(|t| t.set_waker(key, waker));
+                drop(old);
                 Poll::Pending
             }
-            Some(Step::Registered(new_entry)) => {
+            Step::Register => {
+                // Registered with another runtime's store before: register here.
+                let waker = cx.waker().clone();
+                this.entry = context::with_timers(|t| (t.insert(deadline, waker), t.id()));
+                Poll::Pending
+            }
+            Step::Registered(new_entry) => {
                 this.entry = Some(new_entry);
                 Poll::Pending
             }
-            Some(Step::Done) => {
+            Step::Done => {
+                drop(fresh);
                 this.entry = None;
                 this.elapsed = true;
                 Poll::Ready(())

@@ -114,16 +114,24 @@ impl TimerStore {
     /// Whether the timer fired (its entry is then freed); otherwise stores `waker` and hands
     /// back the one it replaced, for the caller to drop outside the store's borrow. `None` when
     /// the key is unknown.
-    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Option<(bool, Option<Waker>)> {
+    /// Where timer `key` stands for a poll with `waker`; `None` if it is gone. Never clones or
+    /// drops a waker (user code): on `StaleWaker` the caller clones outside and calls
+    /// `set_waker`.
+    pub(crate) fn poll(&mut self, key: Key, waker: &Waker) -> Option<TimerPoll> {
         let entry = self.entries.get_mut(key)?;
         if entry.fired {
             self.entries.remove(key);
-            return Some((true, None));
+            return Some(TimerPoll::Fired);
         }
         if entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            return Some((false, None));
+            return Some(TimerPoll::Pending);
         }
-        Some((false, entry.waker.replace(waker.clone())))
+        Some(TimerPoll::StaleWaker)
+    }
+
+    /// Replace timer `key`'s waker, handing back the old one to drop outside the borrow.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: Waker) -> Option<Waker> {
+        self.entries.get_mut(key)?.waker.replace(waker)
     }
 
     pub(crate) fn remove(&mut self, key: Key) {
@@ -182,4 +190,14 @@ impl TimerStore {
             }
         }
     }
+}
+
+/// What polling a registered timer found.
+pub(crate) enum TimerPoll {
+    /// Its deadline passed: the entry is gone.
+    Fired,
+    /// Still waiting, with the poller's waker.
+    Pending,
+    /// Still waiting, with another waker: the caller must `set_waker`.
+    StaleWaker,
 }
