@@ -113,11 +113,10 @@ impl BlockingPool {
     }
 
     fn push(&self, task: BlockingNotified) {
-        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state();
         if state.shutdown {
             drop(state);
-            self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
-            cancel(task);
+            self.cancel_queued([task]);
             return;
         }
         state.queue.push_back(task);
@@ -135,16 +134,13 @@ impl BlockingPool {
                 .spawn(move || pool.run());
             if let Err(e) = spawned {
                 tracing::warn!("ringolo: could not start a blocking-pool thread: {e}");
-                let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut state = self.state();
                 state.threads -= 1;
                 // With no thread at all the queued work would never run: fail it.
                 if state.threads == 0 {
                     let queued: Vec<_> = state.queue.drain(..).collect();
                     drop(state);
-                    for t in queued {
-                        self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
-                        cancel(t);
-                    }
+                    self.cancel_queued(queued);
                 }
             }
         }
@@ -152,13 +148,13 @@ impl BlockingPool {
     }
 
     fn run(&self) {
-        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state();
         loop {
             if let Some(task) = state.queue.pop_front() {
                 drop(state);
                 task.run();
                 self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
-                state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+                state = self.state();
                 continue;
             }
             if state.shutdown {
@@ -182,23 +178,28 @@ impl BlockingPool {
     /// Cancel what has not started; running calls finish on their threads, which then exit.
     pub(crate) fn shutdown(&self) {
         let queued: Vec<_> = {
-            let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self.state();
             state.shutdown = true;
             state.queue.drain(..).collect()
         };
         self.inner.work.notify_all();
-        for t in queued {
+        self.cancel_queued(queued);
+    }
+
+    /// Fail work that will never run (its JoinHandles see cancellation).
+    fn cancel_queued(&self, tasks: impl IntoIterator<Item = BlockingNotified>) {
+        for t in tasks {
             self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
             cancel(t);
         }
     }
 
+    fn state(&self) -> crate::loom::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn threads(&self) -> usize {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .threads
+        self.state().threads
     }
 }
 
