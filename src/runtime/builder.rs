@@ -180,7 +180,7 @@ impl Builder {
                     n
                 };
                 let (mt_shared, workers) =
-                    multi_thread::new(n, ring, config.clone(), shared.blocking.clone())?;
+                    multi_thread::new(n, ring, config, shared.blocking.clone())?;
                 mt_shared.set_block_on(shared.clone());
                 core.set_multi_thread(mt_shared.clone());
                 let mut threads = Vec::with_capacity(n);
@@ -209,7 +209,6 @@ impl Builder {
                     shared: mt_shared,
                     threads,
                     ring,
-                    config,
                 })
             }
         };

@@ -43,7 +43,6 @@ struct MultiThread {
     threads: Vec<std::thread::JoinHandle<()>>,
     /// For an extra `block_on` core when several threads block on the runtime at once.
     ring: crate::driver::RingConfig,
-    config: crate::scheduler::current_thread::Config,
 }
 
 /// A cloneable reference to a runtime, usable from any thread to spawn onto it.
@@ -119,36 +118,33 @@ impl Runtime {
                  drive asynchronous tasks."
             );
         }
-        if let Some(mt) = &self.mt {
-            // Any number of threads may block on a multi-thread runtime at once, as in Tokio:
-            // the first uses the runtime's own block_on core, others get a core (and ring)
-            // of their own for the length of the call.
-            let taken = {
-                let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
-                match slot.take() {
-                    // A ring left with work bound to another thread (SINGLE_ISSUER) cannot
-                    // move here: leave it for that thread and use an extra core.
-                    Some(core) if !core.try_bind_current_thread() => {
-                        *slot = Some(core);
-                        None
+        let guard = match &self.mt {
+            Some(mt) => {
+                // Any number of threads may block on a multi-thread runtime at once, as in
+                // Tokio: the first uses the runtime's own block_on core, others get a core (and
+                // ring) of their own for the length of the call.
+                let taken = {
+                    let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
+                    match slot.take() {
+                        // A ring left with work bound to another thread (SINGLE_ISSUER) cannot
+                        // move here: leave it for that thread and use an extra core.
+                        Some(core) if !core.try_bind_current_thread() => {
+                            *slot = Some(core);
+                            None
+                        }
+                        other => other,
                     }
-                    other => other,
+                };
+                if taken.is_none() {
+                    return self.block_on_extra_core(mt, future);
                 }
-            };
-            if taken.is_none() {
-                return self.block_on_extra_core(mt, future);
+                CoreGuard {
+                    rt: self,
+                    core: taken,
+                }
             }
-            let guard = CoreGuard {
-                rt: self,
-                core: taken,
-            };
-            let core: &Core = guard.core.as_deref().expect("core present");
-            // SAFETY: context rule 1 — as below.
-            let _enter = unsafe { context::enter(core) };
-            let future = pin!(future);
-            return core.block_on(future);
-        }
-        let guard = self.take_core();
+            None => self.take_core(),
+        };
         let core: &Core = guard.core.as_deref().expect("core present");
         // SAFETY: context rule 1 — the core lives in `guard` on this stack frame and outlives
         // `_enter`, which is declared after it and so dropped first.
@@ -161,7 +157,7 @@ impl Runtime {
     fn block_on_extra_core<F: Future>(&self, mt: &MultiThread, future: F) -> F::Output {
         let made = crate::scheduler::current_thread::new_with_pool(
             mt.ring,
-            mt.config.clone(),
+            mt.shared.config.clone(),
             self.shared.blocking.clone(),
         );
         let (_shared, mut core) = match made {
@@ -221,16 +217,18 @@ impl Runtime {
                 .into_iter()
                 .fold(DriverStats::default(), add_stats);
         }
+        self.with_own_core(Core::stats)
+    }
+
+    /// `f` on this current-thread runtime's core: the one in use right here when called from
+    /// inside its own `block_on`, else the one parked in the runtime (waiting for it if another
+    /// thread is inside `block_on`).
+    fn with_own_core<R>(&self, f: impl Fn(&Core) -> R) -> R {
         let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
-        if let Some(Some(stats)) = context::with_core(|core| mine(core).then(|| core.stats())) {
-            // Called from inside this runtime's own block_on: the core is in use right here.
-            return stats;
+        if let Some(Some(out)) = context::with_core(|core| mine(core).then(|| f(core))) {
+            return out;
         }
-        self.take_core()
-            .core
-            .as_ref()
-            .expect("core present")
-            .stats()
+        f(self.take_core().core.as_ref().expect("core present"))
     }
 
     /// Threads the blocking pool is running right now.
@@ -252,23 +250,11 @@ impl Runtime {
     pub fn metrics(&self) -> WorkerMetrics {
         match &self.mt {
             Some(mt) => mt.shared.metrics(),
-            None => {
-                let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
-                let polls = context::with_core(|core| mine(core).then(|| core.polls()))
-                    .flatten()
-                    .unwrap_or_else(|| {
-                        self.take_core()
-                            .core
-                            .as_ref()
-                            .expect("core present")
-                            .polls()
-                    });
-                WorkerMetrics {
-                    polls: vec![polls],
-                    unparks: self.shared.remote_unparks(),
-                    steals: 0,
-                }
-            }
+            None => WorkerMetrics {
+                polls: vec![self.with_own_core(Core::polls)],
+                unparks: self.shared.remote_unparks(),
+                steals: 0,
+            },
         }
     }
 
