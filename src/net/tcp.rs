@@ -353,8 +353,12 @@ pub(crate) fn setsockopt<T: Copy + Send + 'static>(
         // Driver rule 1: the box the entry points at goes with the op until it completes.
         match with_driver(|d| d.complete_now(entry, boxed)).flatten() {
             Some(res) if res >= 0 => return Ok(()),
-            Some(res) if res == -libc::EOPNOTSUPP || res == -libc::EINVAL => {}
-            Some(res) => return Err(io::Error::from_raw_os_error(-res)),
+            Some(res) => {
+                let e = io::Error::from_raw_os_error(-res);
+                if !unsupported(&e) {
+                    return Err(e);
+                }
+            }
             None => {}
         }
     }
