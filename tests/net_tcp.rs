@@ -304,9 +304,18 @@ fn incoming_pauses_while_out_of_descriptors_then_carries_on() {
                 .map(|_| unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) })
                 .collect();
             assert!(clients.iter().all(|&fd| fd >= 0));
+            let mut orig = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit into a valid struct.
+            assert_eq!(
+                unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut orig) },
+                0
+            );
             let lim = libc::rlimit {
                 rlim_cur: (common::open_fds() + 8) as _,
-                rlim_max: 4096,
+                rlim_max: orig.rlim_max,
             };
             // SAFETY: setrlimit with a valid struct.
             assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
@@ -355,7 +364,12 @@ fn incoming_pauses_while_out_of_descriptors_then_carries_on() {
             assert!(cpu < Duration::from_millis(100), "{cpu:?} CPU in 300 ms");
             // Descriptors back: every waiting connection is accepted (after at most one
             // failure the kernel reported before the descriptors came back).
+            // The limit goes back up too: each accepted stream below is dropped, and its
+            // asynchronous close can land after the kernel has already taken the next few
+            // connections, so the handful of freed descriptors alone could run out again.
             drop(filler);
+            // SAFETY: setrlimit with a valid struct.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &orig) }, 0);
             let (mut accepted, mut stale) = (0, 0);
             while accepted < clients.len() {
                 let c = ringolo::time::timeout(Duration::from_secs(2), incoming.next())
