@@ -35,15 +35,21 @@ fn num_cpus() -> usize {
 
 /// A ringolo current-thread server: `setup` runs once inside the runtime, then every accepted
 /// connection (with `TCP_NODELAY`) is served by its own task made by `serve`.
-fn ringolo_serve<S, Fut>(addr: &str, setup: impl FnOnce() -> S, serve: impl Fn(TcpConn, S) -> Fut)
-where
+fn ringolo_serve<S, Fut>(
+    addr: &str,
+    setup: impl FnOnce() -> S,
+    serve: impl Fn(TcpConn, S) -> Fut,
+    coalesce: Option<(u32, Duration)>,
+) where
     S: Clone,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     use futures::StreamExt;
-    let rt = ringolo::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let mut builder = ringolo::runtime::Builder::new_current_thread();
+    if let Some((count, window)) = coalesce {
+        builder.coalesce_completions(count, window);
+    }
+    let rt = builder.build().unwrap();
     rt.block_on(async {
         let state = setup();
         let l = ringolo::net::TcpListener::bind(addr).await.unwrap();
@@ -59,28 +65,39 @@ where
 
 type TcpConn = ringolo::net::TcpStream;
 
-fn ringolo_server(addr: &str) {
-    ringolo_serve(addr, || (), |c, ()| common::ringolo_echo_conn(c, 4096));
+/// `coalesce`: `Builder::coalesce_completions` (count, window), for the `ringolo-coN-U` servers.
+fn ringolo_server(addr: &str, coalesce: Option<(u32, Duration)>) {
+    ringolo_serve(
+        addr,
+        || (),
+        |c, ()| common::ringolo_echo_conn(c, 4096),
+        coalesce,
+    );
 }
 
 /// The same server built on a multishot `recv` over a provided-buffer ring: the socket's poll
 /// stays armed across messages and each received buffer is written back as it is.
-fn ringolo_multishot_server(addr: &str) {
+fn ringolo_multishot_server(addr: &str, coalesce: Option<(u32, Duration)>) {
     use futures::StreamExt;
     let ring = || ringolo::net::BufRing::new(1024, 4096).unwrap();
-    ringolo_serve(addr, ring, |c, ring| async move {
-        let mut rx = c.recv_multi(&ring);
-        while let Some(Ok(buf)) = rx.next().await {
-            if c.write_all(buf).await.0.is_err() {
-                return;
+    ringolo_serve(
+        addr,
+        ring,
+        |c, ring| async move {
+            let mut rx = c.recv_multi(&ring);
+            while let Some(Ok(buf)) = rx.next().await {
+                if c.write_all(buf).await.0.is_err() {
+                    return;
+                }
             }
-        }
-    });
+        },
+        coalesce,
+    );
 }
 
 /// The read/write server over direct descriptors: each accepted socket is registered in the
 /// ring's file table, so ops skip the per-op file reference count.
-fn ringolo_direct_server(addr: &str) {
+fn ringolo_direct_server(addr: &str, coalesce: Option<(u32, Duration)>) {
     ringolo_serve(
         addr,
         || (),
@@ -100,6 +117,7 @@ fn ringolo_direct_server(addr: &str) {
                 buf = b;
             }
         },
+        coalesce,
     );
 }
 
@@ -130,6 +148,10 @@ struct RawUring {
     /// One multishot RECV per connection over a provided-buffer ring instead of a RECV per
     /// message into the connection's own buffer.
     multishot: bool,
+    /// Batched waits (Linux 6.12+): wait for `wait_nr` completions, but no longer than
+    /// `min_wait_usec` once one has arrived (0: wait for one completion, as usual).
+    wait_nr: u32,
+    min_wait_usec: u32,
 }
 
 /// The floor for a completion-based server, with no runtime at all: one io_uring (single issuer,
@@ -224,7 +246,23 @@ fn raw_uring_server(addr: &str, how: RawUring) {
                 unsafe { sq.push(&e).unwrap() };
             }
         }
-        ring.submit_and_wait(1).unwrap();
+        if how.wait_nr > 1 {
+            let ts = types::Timespec::new().sec(1);
+            let args = types::SubmitArgs::new()
+                .timespec(&ts)
+                .min_wait_usec(how.min_wait_usec);
+            match ring
+                .submitter()
+                .submit_with_args(how.wait_nr as usize, &args)
+            {
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+                Err(e) => panic!("{e}"),
+            }
+        } else {
+            ring.submit_and_wait(1).unwrap();
+        }
         let cqes: Vec<_> = ring.completion().collect();
         for cqe in cqes {
             let res = cqe.result();
@@ -449,15 +487,38 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("serve") {
         pin_to(0);
         match args[2].as_str() {
-            "ringolo" => ringolo_server("127.0.0.1:0"),
-            "ringolo-ms" => ringolo_multishot_server("127.0.0.1:0"),
-            "ringolo-direct" => ringolo_direct_server("127.0.0.1:0"),
+            // `ringolo[-ms|-direct][-coN-U]`: ringolo's servers, with `-coN-U` coalescing N
+            // completions within U µs (`Builder::coalesce_completions`).
+            k if k.starts_with("ringolo") => {
+                let (base, co) = match k.split_once("-co") {
+                    Some((base, nums)) => {
+                        let mut nums = nums.split('-').map(|n| n.parse::<u32>().unwrap());
+                        let (count, usec) = (nums.next().unwrap(), nums.next().unwrap());
+                        (base, Some((count, Duration::from_micros(usec as u64))))
+                    }
+                    None => (k, None),
+                };
+                match base {
+                    "ringolo-ms" => ringolo_multishot_server("127.0.0.1:0", co),
+                    "ringolo-direct" => ringolo_direct_server("127.0.0.1:0", co),
+                    _ => ringolo_server("127.0.0.1:0", co),
+                }
+            }
             raw if raw.starts_with("raw-uring") => raw_uring_server(
                 "127.0.0.1:0",
                 RawUring {
                     poll_first: !raw.contains("-nopf"),
                     linked_send: raw.contains("-link"),
                     multishot: raw.contains("-ms"),
+                    // `-waitN-U`: wait for N completions, at most U µs after the first.
+                    wait_nr: raw
+                        .split_once("-wait")
+                        .and_then(|(_, w)| w.split('-').next()?.parse().ok())
+                        .unwrap_or(1),
+                    min_wait_usec: raw
+                        .split_once("-wait")
+                        .and_then(|(_, w)| w.split('-').nth(1)?.parse().ok())
+                        .unwrap_or(0),
                 },
             ),
             "raw-epoll" => raw_epoll_server("127.0.0.1:0"),

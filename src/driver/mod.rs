@@ -104,6 +104,9 @@ pub struct DriverStats {
     /// Registered-file slots taken now (direct descriptors and socket chains in progress): a
     /// level, not a running count.
     pub direct_slots_in_use: u64,
+    /// Parks that waited for a batch of completions (`Builder::coalesce_completions` on a
+    /// kernel that has it): stays 0 where the setting is off or the kernel ignores it.
+    pub coalesced_waits: u64,
 }
 
 pub(crate) enum Lifecycle {
@@ -338,18 +341,24 @@ impl Driver {
         pending.is_empty()
     }
 
-    /// Submit everything queued and wait for `min_complete` completions (or `timeout`). A full
-    /// SQ is submitted and refilled until the queue is empty (rule 3).
-    fn submit_and_wait(&mut self, min_complete: u32, timeout: Option<Duration>) {
+    /// Submit everything queued and wait for `min_complete` completions (or `timeout`; with a
+    /// non-zero `min_wait_usec`, any completion ends the wait once that many microseconds have
+    /// passed). A full SQ is submitted and refilled until the queue is empty (rule 3).
+    fn submit_and_wait(
+        &mut self,
+        min_complete: u32,
+        timeout: Option<Duration>,
+        min_wait_usec: u32,
+    ) {
         loop {
             let all = self.move_to_sq();
             let to_submit = self.ring.submission().len() as u32;
-            let (min, wait) = if all {
-                (min_complete, timeout)
+            let (min, wait, min_wait) = if all {
+                (min_complete, timeout, min_wait_usec)
             } else {
-                (0, None)
+                (0, None, 0)
             };
-            if let Err(e) = self.enter(to_submit, min, wait) {
+            if let Err(e) = self.enter(to_submit, min, wait, min_wait) {
                 // Nothing is dropped (rule 3): what is queued stays queued for the next turn.
                 tracing::warn!("io_uring_enter failed: {e}");
                 return;
@@ -363,19 +372,23 @@ impl Driver {
     }
 
     /// One `io_uring_enter`. EINTR, ETIME, EBUSY and EAGAIN are not errors to the caller: each
-    /// just means "look at the CQ again".
+    /// just means "look at the CQ again". `min_wait_usec` is only non-zero where the kernel has
+    /// IORING_FEAT_MIN_TIMEOUT (older kernels reject the field).
     fn enter(
         &mut self,
         to_submit: u32,
         min_complete: u32,
         timeout: Option<Duration>,
+        min_wait_usec: u32,
     ) -> io::Result<()> {
         self.stats.enters += 1;
         let flags = IORING_ENTER_GETEVENTS;
         let res = match timeout {
             Some(t) => {
                 let ts = types::Timespec::from(t);
-                let args = types::SubmitArgs::new().timespec(&ts);
+                let args = types::SubmitArgs::new()
+                    .timespec(&ts)
+                    .min_wait_usec(min_wait_usec);
                 // The crate sets GETEVENTS itself when it waits.
                 self.ring
                     .submitter()
@@ -429,7 +442,7 @@ impl Driver {
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
         loop {
             // Returns as soon as a completion is there: at once for an op finished at issue.
-            self.submit_and_wait(1, Some(Duration::from_millis(10)));
+            self.submit_and_wait(1, Some(Duration::from_millis(10)), 0);
             self.reap();
             if let Some(Lifecycle::Completed { res, .. }) = self.ops.get(key) {
                 let res = *res;
@@ -499,7 +512,7 @@ impl Driver {
     /// Submit whatever is queued, without waiting.
     pub(crate) fn flush_pending(&mut self) {
         if !self.pending.is_empty() && self.is_issuer() {
-            self.submit_and_wait(0, None);
+            self.submit_and_wait(0, None, 0);
             self.reap();
         }
     }
@@ -624,7 +637,7 @@ impl Driver {
     /// Empty a slot once everything queued ahead of it is submitted (direct rule 2).
     fn clear_slot(&mut self, slot: u32) -> bool {
         if !self.pending.is_empty() {
-            self.submit_and_wait(0, None);
+            self.submit_and_wait(0, None, 0);
         }
         direct::update_slot(&self.ring.submitter(), slot, -1).is_ok()
     }
@@ -985,7 +998,7 @@ impl Driver {
                 return;
             }
             self.stats.cq_overflow_flushes += 1;
-            if let Err(e) = self.enter(0, 0, None) {
+            if let Err(e) = self.enter(0, 0, None, 0) {
                 tracing::warn!("io_uring_enter failed while flushing CQ overflow: {e}");
                 return;
             }
@@ -1000,7 +1013,7 @@ impl Driver {
                 && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
             || self.ring.submission().cq_overflow();
         if must_enter {
-            self.submit_and_wait(0, None);
+            self.submit_and_wait(0, None, 0);
         }
         self.reap();
     }
@@ -1021,13 +1034,32 @@ impl Driver {
             self.poll_completions();
             return;
         }
-        // A timeout is always given so a lost wakeup can never hang the thread for good.
+        // A timeout is always given so a lost wakeup can never hang the thread for good. (It
+        // also matters to coalescing: with no overall timeout the kernel would end the wait
+        // when the window passes even with no completion at all.)
         let timeout = timeout.unwrap_or(Duration::from_secs(3600));
-        self.submit_and_wait(1, Some(timeout));
+        // Coalescing (see `Builder::coalesce_completions`) waits for more completions than
+        // one, but never for more than ops are in flight (a multishot op may post several,
+        // but a lone ping-pong connection should not pay the window), and its window never
+        // reaches past the timeout: the kernel ends a coalesced wait when the window passes,
+        // not before, so a longer one would make timers late.
+        let (count, window_usec) = match self.config.coalesce {
+            Some((count, window)) if self.features.min_timeout => {
+                let count = count.min(self.ops.len() as u32);
+                let usec = window.min(timeout).as_micros().min(u32::MAX as u128) as u32;
+                if count > 1 && usec > 0 {
+                    self.stats.coalesced_waits += 1;
+                    (count, usec)
+                } else {
+                    (1, 0)
+                }
+            }
+            _ => (1, 0),
+        };
+        self.submit_and_wait(count, Some(timeout), window_usec);
         self.reap();
     }
 
-    /// Wakers and payloads released by the last driver calls, to handle outside the borrow.
     /// Swap the wakers and payloads released by the last driver calls into `out`, to be
     /// handled outside the borrow. Swapping (rather than taking) keeps both sides' capacity.
     pub(crate) fn take_deferred(&mut self, out: &mut Deferred) {
@@ -1071,7 +1103,7 @@ impl Driver {
                 );
                 return;
             }
-            self.submit_and_wait(1, Some((grace - elapsed).min(Duration::from_millis(50))));
+            self.submit_and_wait(1, Some((grace - elapsed).min(Duration::from_millis(50))), 0);
             self.reap();
         }
     }

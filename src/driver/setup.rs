@@ -11,6 +11,9 @@ pub(crate) struct RingConfig {
     /// Opcodes treated as missing even if the kernel has them, so the syscall fallbacks of
     /// older kernels can be tested on this one (`Builder::hide_opcodes_for_testing`).
     pub(crate) hidden_opcodes: OpcodeSet,
+    /// Completion coalescing for parks (`Builder::coalesce_completions`): wait for this many
+    /// completions, but for no longer than the window once it has passed since parking.
+    pub(crate) coalesce: Option<(u32, std::time::Duration)>,
 }
 
 /// A set of io_uring opcodes (256 bits).
@@ -44,6 +47,9 @@ pub(crate) struct RingFeatures {
     pub(crate) taskrun_flag: bool,
     /// The opcodes this kernel supports (IORING_REGISTER_PROBE), less the hidden ones.
     pub(crate) opcodes: OpcodeSet,
+    /// IORING_FEAT_MIN_TIMEOUT (Linux 6.12): a wait can name a minimum time after which any
+    /// completion ends it (`min_wait_usec`).
+    pub(crate) min_timeout: bool,
 }
 
 /// The opcodes the kernel behind `ring` knows. Should the probe itself fail, every opcode is
@@ -101,6 +107,7 @@ pub(crate) fn build_ring(config: &RingConfig) -> Result<(IoUring, RingFeatures),
                     single_issuer,
                     taskrun_flag: coop,
                     opcodes: probe_opcodes(&ring).without(&config.hidden_opcodes),
+                    min_timeout: params.is_feature_min_timeout(),
                 };
                 return Ok((ring, features));
             }

@@ -30,6 +30,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     thread_keep_alive: Duration,
     hidden_opcodes: OpcodeSet,
+    coalesce: Option<(u32, Duration)>,
 }
 
 impl Builder {
@@ -46,6 +47,7 @@ impl Builder {
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
             hidden_opcodes: OpcodeSet::default(),
+            coalesce: None,
         }
     }
 
@@ -81,6 +83,25 @@ impl Builder {
     /// Completion queue size (default: twice `entries`). Overflow is handled without loss.
     pub fn cq_entries(&mut self, entries: u32) -> &mut Self {
         self.cq_entries = Some(entries);
+        self
+    }
+
+    /// Coalesce completions, as a network card coalesces interrupts: a thread with nothing to
+    /// run sleeps until `count` completions are ready, or until `window` has passed since it
+    /// went to sleep, after which any one completion wakes it. A server under load then
+    /// wakes once per batch of requests instead of once per request, which saves CPU; the
+    /// price is up to `window` of added latency for a completion that arrives while the
+    /// thread is waiting for the rest of its batch. That includes wakes from other threads
+    /// (a spawn from outside, a blocking-pool result), which also arrive as completions.
+    /// A completion arriving after `window` is not held back, and timers are never late.
+    ///
+    /// Off by default (`count` 1: every completion wakes the thread). Needs Linux 6.12
+    /// (`IORING_FEAT_MIN_TIMEOUT`); on an older kernel the setting is ignored. A `count` of 0
+    /// or 1, or a zero `window`, switches it off; the window is counted in whole
+    /// microseconds. See `docs/design/driver.md` ("Coalesced waits").
+    pub fn coalesce_completions(&mut self, count: u32, window: Duration) -> &mut Self {
+        self.coalesce =
+            (count > 1 && window >= Duration::from_micros(1)).then_some((count, window));
         self
     }
 
@@ -150,6 +171,7 @@ impl Builder {
             entries: self.entries,
             cq_entries: self.cq_entries,
             hidden_opcodes: self.hidden_opcodes,
+            coalesce: self.coalesce,
         };
         let config = Config {
             max_blocking_threads: self.max_blocking_threads,

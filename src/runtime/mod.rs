@@ -69,6 +69,7 @@ fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
         leaked: a.leaked + b.leaked,
         reclaimed_fds: a.reclaimed_fds + b.reclaimed_fds,
         direct_slots_in_use: a.direct_slots_in_use + b.direct_slots_in_use,
+        coalesced_waits: a.coalesced_waits + b.coalesced_waits,
     }
 }
 
