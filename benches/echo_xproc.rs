@@ -4,8 +4,10 @@
 //! nanosecond resolution) per round trip, the number a server operator pays.
 //!
 //! `cargo bench --bench echo_xproc` (add `quick` for 3 repetitions or `reps=N`, `sizes=128,4096`,
-//! `servers=ringolo,raw-uring,...`). Besides ringolo's servers it runs floors with no runtime at
-//! all: raw io_uring loops (`raw-uring`, `-nopf`, `-link`, `-ms`) and a raw epoll loop.
+//! `servers=ringolo,raw-uring,...`). Besides ringolo's servers (`ringolo`, `ringolo-ms`,
+//! `ringolo-direct`, each optionally with `-coN-U`: `Builder::coalesce_completions(N, U µs)`) it
+//! runs floors with no runtime at all: raw io_uring loops (`raw-uring`, `-nopf`, `-link`, `-ms`,
+//! and `-waitN-U` for coalesced waits) and a raw epoll loop.
 
 mod common;
 use common::median;

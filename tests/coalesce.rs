@@ -122,7 +122,10 @@ fn a_single_op_in_flight_is_never_held() {
         t0.elapsed()
     });
     drop(writer.join().unwrap());
-    assert!(done < Duration::from_millis(150), "three reads took {done:?}");
+    assert!(
+        done < Duration::from_millis(150),
+        "three reads took {done:?}"
+    );
 }
 
 /// Idle reads in flight (so a batch could be waited for) and a window far longer than the
