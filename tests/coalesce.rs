@@ -40,6 +40,20 @@ fn pair() -> (UnixStream, StdUnixStream) {
     (UnixStream::from_std(a), b)
 }
 
+/// `n` tasks each waiting on a read that never completes: ops in flight, so a park could wait
+/// for a batch of up to `n` completions.
+fn idle_readers(n: usize) -> Vec<ringolo::task::JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let (s, tx) = pair();
+            ringolo::spawn(async move {
+                let _tx = tx;
+                let _ = s.read(Vec::with_capacity(8)).await;
+            })
+        })
+        .collect()
+}
+
 /// Two reads in flight, a window of 60 ms: a message at 10 ms is one completion of the two the
 /// runtime waits for, so it is held until the window has passed; a message at 150 ms comes
 /// after the window and wakes the runtime at once. Without coalescing (the control) the first
@@ -135,16 +149,7 @@ fn coalescing_never_makes_a_timer_late() {
     for mt in [false, true] {
         let rt = coalescing(mt, 64, Duration::from_millis(300));
         let late = rt.block_on(async {
-            let idle: Vec<_> = (0..8).map(|_| pair()).collect();
-            let readers: Vec<_> = idle
-                .into_iter()
-                .map(|(s, tx)| {
-                    ringolo::spawn(async move {
-                        let _tx = tx;
-                        let _ = s.read(Vec::with_capacity(8)).await;
-                    })
-                })
-                .collect();
+            let readers = idle_readers(8);
             // Let the readers submit.
             ringolo::time::sleep(Duration::from_millis(5)).await;
             let mut worst = Duration::ZERO;
@@ -188,13 +193,7 @@ fn a_spawn_from_another_thread_waits_at_most_the_window() {
             .expect("spawned task ran")
     }
     rt.block_on(async {
-        let idle: Vec<_> = (0..8).map(|_| pair()).collect();
-        for (s, tx) in idle {
-            ringolo::spawn(async move {
-                let _tx = tx;
-                let _ = s.read(Vec::with_capacity(8)).await;
-            });
-        }
+        let _readers = idle_readers(8);
         while !remote.is_finished() {
             ringolo::time::sleep(Duration::from_millis(10)).await;
         }
