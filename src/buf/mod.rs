@@ -111,11 +111,15 @@ pub unsafe trait IoBufMut: IoBuf {
     unsafe fn set_init(&mut self, pos: usize);
 }
 
-/// `IoBuf` for a type whose whole length is initialised and which never grows.
-macro_rules! fixed_buf {
-    ($($ty:ty),*) => {$(
-        // SAFETY: rule 1 — heap (`Box`, `Bytes`) or `'static` memory that does not move while
-        // the value exists; rule 2 — every byte up to `len` is initialised.
+/// `IoBuf` for byte containers with `as_ptr` and `len`: `bytes_total` is `len` for a type
+/// whose whole length is initialised and which never grows, `capacity` for a heap buffer with
+/// a length and a larger capacity.
+macro_rules! io_buf {
+    ($total:ident: $($ty:ty),*) => {$(
+        // SAFETY: rule 1 — heap (`Box`, `Vec`, `Bytes`, ...) or `'static` memory that does not
+        // move while the value exists (a growable buffer reallocates only when the value itself
+        // is used, which nothing does while the kernel owns it); rule 2 — the first `len` bytes
+        // are initialised.
         unsafe impl IoBuf for $ty {
             fn stable_ptr(&self) -> *const u8 {
                 self.as_ptr()
@@ -124,7 +128,7 @@ macro_rules! fixed_buf {
                 self.len()
             }
             fn bytes_total(&self) -> usize {
-                self.len()
+                self.$total()
             }
         }
     )*};
@@ -142,26 +146,6 @@ unsafe impl<const N: usize> IoBuf for &'static [u8; N] {
     fn bytes_total(&self) -> usize {
         N
     }
-}
-
-/// `IoBuf` for a heap buffer with a length and a larger capacity.
-macro_rules! growable_buf {
-    ($($ty:ty),*) => {$(
-        // SAFETY: rule 1 — heap storage, reallocated only when the value itself is used (which
-        // nothing does while the kernel owns it); rule 2 — `len` of `capacity` bytes are
-        // initialised.
-        unsafe impl IoBuf for $ty {
-            fn stable_ptr(&self) -> *const u8 {
-                self.as_ptr()
-            }
-            fn bytes_init(&self) -> usize {
-                self.len()
-            }
-            fn bytes_total(&self) -> usize {
-                self.capacity()
-            }
-        }
-    )*};
 }
 
 /// `IoBufMut` for a growable byte buffer with `set_len`.
@@ -183,8 +167,8 @@ macro_rules! growable_buf_mut {
     )*};
 }
 
-fixed_buf!(Box<[u8]>, &'static [u8], &'static str, bytes::Bytes);
-growable_buf!(Vec<u8>, String, bytes::BytesMut);
+io_buf!(len: Box<[u8]>, &'static [u8], &'static str, bytes::Bytes);
+io_buf!(capacity: Vec<u8>, String, bytes::BytesMut);
 growable_buf_mut!(Vec<u8>, bytes::BytesMut);
 
 // SAFETY: rules 1 and 2, as for its `IoBuf`; the whole box is always initialised, so
