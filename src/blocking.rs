@@ -6,7 +6,9 @@
 //! mutex-protected queue; a thread is started when work arrives and no thread is idle, up to the
 //! runtime's limit; an idle thread exits after the keep-alive period. An aborted call that has
 //! not started never runs; one that has started runs to the end (a thread cannot be
-//! interrupted), as in Tokio.
+//! interrupted), as in Tokio. On shutdown, calls already queued still run; later ones are
+//! cancelled; the runtime's drop waits for the threads (`Runtime::shutdown_timeout` bounds the
+//! wait, `shutdown_background` skips it).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -18,6 +20,8 @@ use crate::loom::sync::{Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::runtime::threads::ThreadConfig;
+use crate::runtime::WeakHandle;
 use crate::task::{self, JoinHandle, Notified, Schedule, Task};
 
 type BlockingNotified = Notified<BlockingSchedule>;
@@ -30,17 +34,31 @@ pub(crate) struct BlockingPool {
 struct Inner {
     state: Mutex<State>,
     work: Condvar,
+    /// Signalled when the last thread leaves after shutdown began.
+    exited: Condvar,
     max_threads: usize,
     keep_alive: Duration,
     /// Calls queued or running: the paused clock does not auto-advance while this is non-zero.
     outstanding: AtomicUsize,
+    threads: Arc<ThreadConfig>,
+    /// The runtime served, entered while a call runs so it sees `Handle::current()` (set once
+    /// the runtime exists; weak, since the runtime owns the pool).
+    handle: std::sync::OnceLock<WeakHandle>,
 }
 
 struct State {
     queue: VecDeque<BlockingNotified>,
     threads: usize,
+    /// Threads waiting for work that no `push` has claimed yet.
     idle: usize,
+    /// Wake-ups `push` handed to idle threads and not yet taken (so a spurious wake-up is
+    /// told apart from a real one, and two pushes never count on the same idle thread).
+    notified: usize,
     shutdown: bool,
+    /// Join handles of the threads alive, by serial; a thread that leaves on its own (idle
+    /// timeout) takes its own out.
+    handles: Vec<(u64, std::thread::JoinHandle<()>)>,
+    next_serial: u64,
 }
 
 /// The scheduler of blocking tasks: its only job is to queue them on the pool.
@@ -76,21 +94,36 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        threads: Arc<ThreadConfig>,
+    ) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
                     threads: 0,
                     idle: 0,
+                    notified: 0,
                     shutdown: false,
+                    handles: Vec::new(),
+                    next_serial: 0,
                 }),
                 work: Condvar::new(),
+                exited: Condvar::new(),
                 max_threads: max_threads.max(1),
                 keep_alive,
                 outstanding: AtomicUsize::new(0),
+                threads,
+                handle: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// The runtime this pool serves (entered by its threads while they run calls).
+    pub(crate) fn set_handle(&self, handle: WeakHandle) {
+        let _ = self.inner.handle.set(handle);
     }
 
     pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
@@ -121,69 +154,133 @@ impl BlockingPool {
         }
         state.queue.push_back(task);
         if state.idle > 0 {
+            // Claim one idle thread for this call (Tokio's accounting): a second push before it
+            // wakes claims another one, or starts a thread.
+            state.idle -= 1;
+            state.notified += 1;
             drop(state);
             self.inner.work.notify_one();
             return;
         }
         if state.threads < self.inner.max_threads {
             state.threads += 1;
-            drop(state);
+            let serial = state.next_serial;
+            state.next_serial += 1;
             let pool = self.clone();
-            let spawned = std::thread::Builder::new()
-                .name("ringolo-blocking".into())
-                .spawn(move || pool.run());
-            if let Err(e) = spawned {
-                tracing::warn!("ringolo: could not start a blocking-pool thread: {e}");
-                let mut state = self.state();
-                state.threads -= 1;
-                // With no thread at all the queued work would never run: fail it.
-                if state.threads == 0 {
-                    let queued: Vec<_> = state.queue.drain(..).collect();
-                    drop(state);
-                    self.cancel_queued(queued);
+            let spawned = self
+                .inner
+                .threads
+                .spawn(|| "ringolo-blocking".into(), move || pool.run(serial));
+            match spawned {
+                Ok(handle) => state.handles.push((serial, handle)),
+                Err(e) => {
+                    tracing::warn!("ringolo: could not start a blocking-pool thread: {e}");
+                    state.threads -= 1;
+                    // With no thread at all the queued work would never run: fail it.
+                    if state.threads == 0 {
+                        let queued: Vec<_> = state.queue.drain(..).collect();
+                        drop(state);
+                        self.cancel_queued(queued);
+                    }
                 }
             }
         }
         // Otherwise every thread is busy and the task waits its turn.
     }
 
-    fn run(&self) {
+    fn run(&self, serial: u64) {
         let mut state = self.state();
-        loop {
-            if let Some(task) = state.queue.pop_front() {
+        'main: loop {
+            // Queued work runs even once shutdown began (as in Tokio): it was accepted before.
+            while let Some(task) = state.queue.pop_front() {
                 drop(state);
-                task.run();
-                self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
+                self.run_one(task);
                 state = self.state();
-                continue;
             }
             if state.shutdown {
                 break;
             }
             state.idle += 1;
-            let (s, timeout) = self
-                .inner
-                .work
-                .wait_timeout(state, self.inner.keep_alive)
-                .unwrap_or_else(|e| e.into_inner());
-            state = s;
-            state.idle -= 1;
-            if timeout.timed_out() && state.queue.is_empty() {
-                break;
+            loop {
+                let (s, timeout) = self
+                    .inner
+                    .work
+                    .wait_timeout(state, self.inner.keep_alive)
+                    .unwrap_or_else(|e| e.into_inner());
+                state = s;
+                if state.notified > 0 {
+                    // A push claimed us (and already took us off the idle count).
+                    state.notified -= 1;
+                    continue 'main;
+                }
+                if state.shutdown {
+                    state.idle -= 1;
+                    continue 'main;
+                }
+                if timeout.timed_out() {
+                    state.idle -= 1;
+                    // Leaving on our own: detach our handle (nobody will join it).
+                    state.handles.retain(|(s, _)| *s != serial);
+                    break 'main;
+                }
+                // A spurious wake-up: wait again.
             }
         }
         state.threads -= 1;
+        if state.threads == 0 {
+            self.inner.exited.notify_all();
+        }
     }
 
-    /// Cancel what has not started; running calls finish on their threads, which then exit.
-    pub(crate) fn shutdown(&self) {
-        let queued: Vec<_> = {
-            let mut state = self.state();
-            state.shutdown = true;
-            state.queue.drain(..).collect()
-        };
+    /// Run one call with the runtime entered, so it can spawn and reach `Handle::current()`.
+    fn run_one(&self, task: BlockingNotified) {
+        let handle = self.inner.handle.get().and_then(WeakHandle::upgrade);
+        let _entered = handle.map(crate::runtime::context::enter_handle);
+        task.run();
+        self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Stop taking work (later calls are cancelled), let the threads finish what is queued
+    /// and running, and wait for them to exit: for ever with `None`, at most `timeout`
+    /// otherwise. Threads still running after that are left to finish on their own.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut state = self.state();
+        state.shutdown = true;
         self.inner.work.notify_all();
-        self.cancel_queued(queued);
+        if timeout == Some(Duration::ZERO) {
+            return;
+        }
+        while state.threads > 0 {
+            state = match deadline {
+                // No timeout, or one too large for an `Instant`: wait for ever.
+                None => self
+                    .inner
+                    .exited
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        return;
+                    }
+                    self.inner
+                        .exited
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        let me = std::thread::current().id();
+        for (_, h) in handles {
+            // A pool thread dropping the runtime cannot join itself.
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
     }
 
     /// Fail work that will never run (its JoinHandles see cancellation).

@@ -87,7 +87,7 @@ fn abort_before_start_never_runs_and_panics_are_reported() {
 }
 
 #[test]
-fn runtime_drop_cancels_queued_calls() {
+fn runtime_drop_runs_queued_calls_and_cancels_later_ones() {
     let rt = Builder::new_current_thread()
         .max_blocking_threads(1)
         .build()
@@ -103,10 +103,14 @@ fn runtime_drop_cancels_queued_calls() {
         (h1, h2)
     });
     started_rx.recv().unwrap();
+    let handle = rt.handle();
     drop(rt);
-    // The running call finishes; the queued one is cancelled.
+    // As in Tokio: the drop waits for the pool; the running call finishes and the queued one,
+    // accepted before shutdown, runs too; a call spawned after shutdown is cancelled.
     assert_eq!(futures::executor::block_on(h1).unwrap(), 1);
-    assert!(futures::executor::block_on(h2).unwrap_err().is_cancelled());
+    assert_eq!(futures::executor::block_on(h2).unwrap(), 2);
+    let late = handle.spawn_blocking(|| 3);
+    assert!(futures::executor::block_on(late).unwrap_err().is_cancelled());
 }
 
 #[test]

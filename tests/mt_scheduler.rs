@@ -74,7 +74,7 @@ fn skewed_load_is_shared_by_both_workers() {
         .unwrap();
     });
     assert_eq!(done.load(Ordering::Relaxed), 10_000);
-    let m = rt.metrics();
+    let m = rt.worker_metrics();
     assert_eq!(m.polls.len(), 2);
     assert!(
         m.polls.iter().all(|&p| p > 0),
@@ -574,7 +574,7 @@ fn two_thousand_echo_connections_with_random_yields_across_workers() {
         }
         server.await.unwrap();
     });
-    let m = rt.metrics();
+    let m = rt.worker_metrics();
     assert!(m.polls.iter().all(|&p| p > 0), "{m:?}");
 }
 

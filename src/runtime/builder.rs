@@ -1,5 +1,7 @@
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::threads::ThreadConfig;
 use super::{BuildError, Runtime};
 use crate::driver::{OpcodeSet, RingConfig};
 use crate::scheduler::current_thread::{self, Config};
@@ -31,6 +33,11 @@ pub struct Builder {
     thread_keep_alive: Duration,
     hidden_opcodes: OpcodeSet,
     coalesce: Option<(u32, Duration)>,
+    global_queue_interval: Option<u32>,
+    name: Option<Arc<str>>,
+    threads: ThreadConfig,
+    time_enabled: bool,
+    io_enabled: bool,
 }
 
 impl Builder {
@@ -48,6 +55,11 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             hidden_opcodes: OpcodeSet::default(),
             coalesce: None,
+            global_queue_interval: None,
+            name: None,
+            threads: ThreadConfig::default(),
+            time_enabled: true,
+            io_enabled: true,
         }
     }
 
@@ -106,9 +118,111 @@ impl Builder {
     }
 
     /// How many tasks run between two looks at the ring and the timers (default 61).
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
     pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "event_interval must be greater than 0");
         self.event_interval = n;
         self
+    }
+
+    /// How many tasks run between two looks at the queue of tasks spawned or woken from other
+    /// threads, when local work keeps coming (default: 31 on a current-thread runtime, the
+    /// event interval on a multi-thread one).
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "global_queue_interval must be greater than 0");
+        self.global_queue_interval = Some(n);
+        self
+    }
+
+    /// A name for the runtime, reported by `Handle::name`.
+    ///
+    /// # Panics
+    /// When the name is empty or only whitespace, as Tokio's does.
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The name of every thread the runtime starts (workers and blocking-pool threads).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name: String = name.into();
+        self.threads.name = Some(Arc::new(move || name.clone()));
+        self
+    }
+
+    /// Names the threads the runtime starts, one call per thread.
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.threads.name = Some(Arc::new(f));
+        self
+    }
+
+    /// The stack size of the threads the runtime starts.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.threads.stack_size = Some(bytes);
+        self
+    }
+
+    /// Run `f` on every thread the runtime starts (workers and blocking-pool threads), first.
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Run `f` on every thread the runtime starts, last, before it exits.
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Run `f` each time a worker (or a current-thread runtime's `block_on` thread) is about
+    /// to sleep for lack of work. It runs inside the runtime: it may spawn or wake tasks, and
+    /// the thread then does not sleep.
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Run `f` each time a worker (or a `block_on` thread) is back from a sleep, or gave one up.
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.threads.on_unpark = Some(Arc::new(f));
+        self
+    }
+
+    /// For `ringolo::compat`: whether timers and I/O count as enabled (Tokio's `enable_time`
+    /// / `enable_io`). ringolo always runs both; compat reports a disabled one as Tokio does.
+    pub(crate) fn set_enabled(&mut self, time: bool, io: bool) -> &mut Self {
+        self.time_enabled = time;
+        self.io_enabled = io;
+        self
+    }
+
+    pub(crate) fn is_multi_thread(&self) -> bool {
+        self.workers.is_some()
     }
 
     /// What a task panic does to the runtime (default: nothing beyond its `JoinHandle`).
@@ -125,7 +239,12 @@ impl Builder {
     }
 
     /// Most threads the blocking pool may run at once (default 512).
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Max blocking threads cannot be set to 0");
         self.max_blocking_threads = n;
         self
     }
@@ -173,14 +292,25 @@ impl Builder {
             hidden_opcodes: self.hidden_opcodes,
             coalesce: self.coalesce,
         };
+        let multi = self.workers.is_some();
         let config = Config {
             max_blocking_threads: self.max_blocking_threads,
             thread_keep_alive: self.thread_keep_alive,
             event_interval: self.event_interval,
+            global_queue_interval: self
+                .global_queue_interval
+                .unwrap_or(if multi { self.event_interval } else { 31 }),
             unhandled_panic: self.unhandled_panic,
             shutdown_timeout: std::sync::Arc::new(crate::loom::sync::atomic::AtomicU64::new(
                 u64::try_from(self.shutdown_timeout.as_nanos()).unwrap_or(u64::MAX),
             )),
+            id: super::Id::next(),
+            name: self.name.clone(),
+            threads: Arc::new(self.threads.clone()),
+            ring,
+            time_enabled: self.time_enabled,
+            io_enabled: self.io_enabled,
+            multi_thread: multi,
         };
         if self.workers.is_some() && self.start_paused {
             return Err(BuildError::invalid(
@@ -207,9 +337,10 @@ impl Builder {
                 core.set_multi_thread(mt_shared.clone());
                 let mut threads = Vec::with_capacity(n);
                 for (i, w) in workers.into_iter().enumerate() {
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("ringolo-worker-{i}"))
-                        .spawn(move || w.run());
+                    let spawned = mt_shared
+                        .config
+                        .threads
+                        .spawn(|| format!("ringolo-worker-{i}"), move || w.run());
                     match spawned {
                         Ok(t) => threads.push(t),
                         Err(e) => {
@@ -230,15 +361,19 @@ impl Builder {
                 Some(super::MultiThread {
                     shared: mt_shared,
                     threads,
-                    ring,
                 })
             }
         };
+        let weak = match &mt {
+            Some(mt) => super::WeakHandle::MultiThread(Arc::downgrade(&mt.shared)),
+            None => super::WeakHandle::CurrentThread(Arc::downgrade(&shared)),
+        };
+        shared.blocking.set_handle(weak);
+        shared.put_core(core);
         Ok(Runtime {
             shared,
-            core: std::sync::Mutex::new(Some(core)),
-            core_returned: std::sync::Condvar::new(),
             mt,
+            blocking_wait_ns: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
     }
 }

@@ -9,7 +9,7 @@
 //! 2. The core or worker is reached through a shared reference only; its mutable parts are
 //!    `RefCell`s borrowed for the length of one call, never across user code.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -29,6 +29,22 @@ enum Current {
 
 thread_local! {
     static CURRENT: Cell<Current> = const { Cell::new(Current::None) };
+    /// Driving contexts open on this thread (`enter`/`enter_worker` guards alive).
+    static DRIVE_DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Entered runtimes, innermost last.
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+    /// `block_on` calls polling a future on this thread without driving a core
+    /// (`Handle::block_on` while another thread drives a current-thread runtime).
+    static BLOCK_ON_REGIONS: Cell<usize> = const { Cell::new(0) };
+    /// The drive depth recorded by the top of `ENTERED` (`usize::MAX` when it is empty), so
+    /// the spawn path decides with two `Cell` reads.
+    static ENTERED_TOP: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+struct Entered {
+    handle: super::Handle,
+    drive_depth: usize,
+    serial: u64,
 }
 
 /// What this thread drives, borrowed.
@@ -69,8 +85,62 @@ pub(crate) fn with_worker<R>(f: impl FnOnce(&Worker) -> R) -> Option<R> {
     .flatten()
 }
 
+/// Whether a `block_on` here would be nested in another (Tokio forbids it).
 pub(crate) fn is_inside_runtime() -> bool {
-    !matches!(CURRENT.with(|c| c.get()), Current::None)
+    !matches!(CURRENT.with(|c| c.get()), Current::None) || BLOCK_ON_REGIONS.with(|r| r.get()) > 0
+}
+
+/// Marks a `block_on` that polls its future without driving a core, until dropped.
+pub(crate) struct BlockOnRegion(());
+
+pub(crate) fn enter_block_on_region() -> BlockOnRegion {
+    BLOCK_ON_REGIONS.with(|r| r.set(r.get() + 1));
+    BlockOnRegion(())
+}
+
+impl Drop for BlockOnRegion {
+    fn drop(&mut self) {
+        let _ = BLOCK_ON_REGIONS.try_with(|r| r.set(r.get().saturating_sub(1)));
+    }
+}
+
+/// Run `f` as if this thread drove nothing (`block_in_place`): it may `block_on` a runtime
+/// and build new ones. The runtime stays *entered* (`entered`), so `f` can spawn onto it.
+pub(crate) fn exit_runtime<R>(entered: Option<super::Handle>, f: impl FnOnce() -> R) -> R {
+    struct Restore {
+        current: Current,
+        depth: usize,
+        regions: usize,
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CURRENT.try_with(|c| c.set(self.current));
+            let _ = DRIVE_DEPTH.try_with(|d| d.set(self.depth));
+            let _ = BLOCK_ON_REGIONS.try_with(|r| r.set(self.regions));
+        }
+    }
+    let _restore = Restore {
+        current: CURRENT.with(|c| c.replace(Current::None)),
+        // A fresh depth: entered handles pushed inside `f` win over nothing driven.
+        depth: DRIVE_DEPTH.with(|d| d.replace(0)),
+        regions: BLOCK_ON_REGIONS.with(|r| r.replace(0)),
+    };
+    // Handles entered before (at the outer depths) must not win inside `f` by accident: the
+    // runtime we leave is entered afresh at depth 0 on top of them.
+    let _entered = entered.map(enter_handle);
+    f()
+}
+
+/// Tokio's `worker_index`: a worker's index, 0 for a current-thread runtime's
+/// `Runtime::block_on` thread, `None` elsewhere.
+pub(crate) fn worker_index() -> Option<usize> {
+    with_current(|d| match d {
+        Driving::Worker(w) => Some(w.index()),
+        Driving::Thread(core) => {
+            (core.multi_thread().is_none() && core.via_runtime.get()).then_some(0)
+        }
+    })
+    .flatten()
 }
 
 /// Installs a core or worker as this thread's current one; restores the previous on drop.
@@ -82,6 +152,7 @@ pub(crate) struct EnterGuard {
 /// `core` must stay alive and in place until the returned guard is dropped (rule 1).
 pub(crate) unsafe fn enter(core: &Core) -> EnterGuard {
     let prev = CURRENT.with(|c| c.replace(Current::Thread(core as *const Core)));
+    DRIVE_DEPTH.with(|d| d.set(d.get() + 1));
     EnterGuard { prev }
 }
 
@@ -89,13 +160,83 @@ pub(crate) unsafe fn enter(core: &Core) -> EnterGuard {
 /// `worker` must stay alive and in place until the returned guard is dropped (rule 1).
 pub(crate) unsafe fn enter_worker(worker: &Worker) -> EnterGuard {
     let prev = CURRENT.with(|c| c.replace(Current::Worker(worker as *const Worker)));
+    DRIVE_DEPTH.with(|d| d.set(d.get() + 1));
     EnterGuard { prev }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.prev));
+        // `try_with`: a runtime may be dropped while this thread's locals are being destroyed.
+        let _ = CURRENT.try_with(|c| c.set(self.prev));
+        let _ = DRIVE_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
     }
+}
+
+/// Keeps a runtime entered on this thread (see the module doc) until dropped. Not `Send`: it
+/// belongs to the thread's stack of entered runtimes.
+pub(crate) struct HandleGuard {
+    serial: u64,
+    _not_send: std::marker::PhantomData<std::sync::MutexGuard<'static, ()>>,
+}
+
+/// Enter `handle` on this thread.
+pub(crate) fn enter_handle(handle: super::Handle) -> HandleGuard {
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let drive_depth = DRIVE_DEPTH.with(|d| d.get());
+    ENTERED.with(|e| {
+        e.borrow_mut().push(Entered {
+            handle,
+            drive_depth,
+            serial,
+        })
+    });
+    ENTERED_TOP.with(|t| t.set(drive_depth));
+    HandleGuard {
+        serial,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for HandleGuard {
+    fn drop(&mut self) {
+        let popped = ENTERED.try_with(|e| {
+            let mut e = e.borrow_mut();
+            if e.last().map(|t| t.serial) != Some(self.serial) {
+                return Err(());
+            }
+            let top = e.pop();
+            ENTERED_TOP.with(|t| t.set(e.last().map_or(usize::MAX, |t| t.drive_depth)));
+            drop(e);
+            // The handle's drop may free a runtime's shared state: outside the borrow.
+            drop(top);
+            Ok(())
+        });
+        if let Ok(Err(())) = popped {
+            // As in Tokio: a guard dropped out of order is a bug in the caller, reported unless
+            // the thread is already unwinding (then the stack is left as it is).
+            if !std::thread::panicking() {
+                panic!(
+                    "`EnterGuard` values dropped out of order. Guards returned by \
+                     `tokio::runtime::Handle::enter()` must be dropped in the reverse order as \
+                     they were acquired."
+                );
+            }
+        }
+    }
+}
+
+/// The innermost entered handle, when it is more recent than what this thread drives.
+#[inline]
+fn entered_handle() -> Option<super::Handle> {
+    let top = ENTERED_TOP.try_with(|t| t.get()).unwrap_or(usize::MAX);
+    if top == usize::MAX || top != DRIVE_DEPTH.with(|d| d.get()) {
+        return None;
+    }
+    ENTERED
+        .try_with(|e| e.borrow().last().map(|t| t.handle.clone()))
+        .ok()
+        .flatten()
 }
 
 /// Run `f` on this thread's driver; the driver's deferred wakes and drops run after the borrow
@@ -148,8 +289,22 @@ pub(crate) fn supports(opcode: u8) -> bool {
     with_driver(|d| d.supports(opcode)).unwrap_or(true)
 }
 
-/// The handle of the runtime this thread drives.
+/// The current runtime: the innermost entered one if more recent, else the one this thread
+/// drives (see the module doc).
 pub(crate) fn handle() -> Option<super::Handle> {
+    entered_handle().or_else(driving_handle)
+}
+
+/// Whether a `Handle::enter` guard (more recent than any driving context) decides where
+/// spawns go on this thread.
+#[inline]
+pub(crate) fn has_entered_handle() -> bool {
+    let top = ENTERED_TOP.try_with(|t| t.get()).unwrap_or(usize::MAX);
+    top != usize::MAX && top == DRIVE_DEPTH.with(|d| d.get())
+}
+
+/// The handle of the runtime this thread drives.
+pub(crate) fn driving_handle() -> Option<super::Handle> {
     with_current(|d| match d {
         Driving::Thread(core) => match core.multi_thread() {
             Some(mt) => super::Handle::multi_thread(mt.clone()),
@@ -165,15 +320,34 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let spawned = with_current(|d| match d {
-        Driving::Thread(core) => match core.multi_thread() {
-            Some(mt) => Arc::clone(mt).spawn(future, sticky),
-            None => core.spawn_local(future),
-        },
-        Driving::Worker(w) => w.shared().spawn(future, sticky),
-    });
-    match spawned {
-        Some(join) => join,
-        None => panic!("ringolo::spawn must be called from the context of a ringolo runtime"),
+    match try_spawn(future, sticky) {
+        Ok(join) => join,
+        Err(_) => panic!("ringolo::spawn must be called from the context of a ringolo runtime"),
     }
+}
+
+/// Spawn onto the current runtime, or hand the future back when there is none.
+#[inline]
+pub(crate) fn try_spawn<F>(future: F, sticky: bool) -> Result<JoinHandle<F::Output>, F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if has_entered_handle() {
+        if let Some(h) = entered_handle() {
+            return Ok(h.spawn_inner(future, sticky));
+        }
+    }
+    let mut future = Some(future);
+    let spawned = with_current(|d| {
+        let future = future.take().expect("set above");
+        match d {
+            Driving::Thread(core) => match core.multi_thread() {
+                Some(mt) => Arc::clone(mt).spawn(future, sticky),
+                None => core.spawn_local(future),
+            },
+            Driving::Worker(w) => w.shared().spawn(future, sticky),
+        }
+    });
+    spawned.ok_or_else(|| future.take().expect("not taken without a runtime"))
 }

@@ -9,21 +9,62 @@
 mod builder;
 pub(crate) mod context;
 mod error;
+pub(crate) mod metrics;
+pub(crate) mod park;
+pub(crate) mod threads;
 
 pub use self::builder::{Builder, UnhandledPanic};
 pub use self::error::{BuildError, BuildErrorKind};
+pub use self::metrics::RuntimeMetrics;
 pub use crate::driver::DriverStats;
 pub use crate::scheduler::multi_thread::WorkerMetrics;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::marker::PhantomData;
+use std::num::NonZeroU64;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::scheduler::current_thread::{Core, Shared};
+use crate::scheduler::current_thread::{self as ct, Core, Shared};
 use crate::scheduler::multi_thread;
 use crate::task::JoinHandle;
+
+/// Tokio's text for a `block_on` inside a runtime.
+const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This happens \
+    because a function (like `block_on`) attempted to block the current thread while the \
+    thread is being used to drive asynchronous tasks. If you are in an async function, use \
+    `.await` on the future instead of blocking on it.";
+
+/// An opaque identifier of a runtime, unique for the life of the process.
+#[derive(Clone, Copy, Debug, Hash, Eq, PartialEq, Ord, PartialOrd)]
+pub struct Id(NonZeroU64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Id(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).expect("runtime ids start at 1"))
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Which scheduler a runtime runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// Everything on the thread inside `block_on`.
+    CurrentThread,
+    /// Worker threads, each with its own ring.
+    MultiThread,
+}
 
 /// A ringolo runtime.
 ///
@@ -32,18 +73,22 @@ use crate::task::JoinHandle;
 /// thread in `block_on` polls the given future on a ring of its own and spawns onto the
 /// workers.
 pub struct Runtime {
+    /// The `block_on` core's shared state (the whole runtime, for a current-thread one); the
+    /// core itself waits in its slot while no thread drives it.
     shared: Arc<Shared>,
-    core: Mutex<Option<Box<Core>>>,
-    core_returned: Condvar,
     mt: Option<MultiThread>,
+    /// How long the drop waits for blocking-pool threads: `u64::MAX` nanoseconds for ever
+    /// (the drop's own default, as in Tokio), else what `shutdown_timeout` asked for.
+    blocking_wait_ns: AtomicU64,
 }
 
 struct MultiThread {
     shared: Arc<multi_thread::Shared>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    /// For an extra `block_on` core when several threads block on the runtime at once.
-    ring: crate::driver::RingConfig,
 }
+
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 /// A cloneable reference to a runtime, usable from any thread to spawn onto it.
 #[derive(Clone)]
@@ -51,10 +96,46 @@ pub struct Handle {
     inner: HandleInner,
 }
 
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 #[derive(Clone)]
 enum HandleInner {
     CurrentThread(Arc<Shared>),
     MultiThread(Arc<multi_thread::Shared>),
+}
+
+/// A handle that does not keep its runtime alive (the blocking pool's, which the runtime owns).
+#[derive(Clone)]
+pub(crate) enum WeakHandle {
+    CurrentThread(Weak<Shared>),
+    MultiThread(Weak<multi_thread::Shared>),
+}
+
+impl WeakHandle {
+    pub(crate) fn upgrade(&self) -> Option<Handle> {
+        match self {
+            WeakHandle::CurrentThread(w) => w.upgrade().map(Handle::current_thread),
+            WeakHandle::MultiThread(w) => w.upgrade().map(Handle::multi_thread),
+        }
+    }
+}
+
+/// Keeps a runtime entered on this thread (see [`Handle::enter`]); dropping it leaves. Guards
+/// must be dropped in the reverse order of their creation.
+///
+/// The drop work lives in a field without a lifetime, so the guard does not hold its
+/// handle's borrow across its own drop (Tokio's shape: `let _g = rt.enter();
+/// rt.shutdown_timeout(..)` compiles).
+pub struct EnterGuard<'a> {
+    _guard: context::HandleGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
 }
 
 fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
@@ -73,38 +154,133 @@ fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
     }
 }
 
-/// Puts the core back into the runtime when `block_on` ends, even by unwinding.
+/// Puts the core back into its slot when a `block_on` ends, even by unwinding.
 struct CoreGuard<'a> {
-    rt: &'a Runtime,
+    shared: &'a Shared,
     core: Option<Box<Core>>,
 }
 
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
-        let mut slot = self.rt.core.lock().unwrap_or_else(|e| e.into_inner());
-        *slot = self.core.take();
-        self.rt.core_returned.notify_one();
+        if let Some(core) = self.core.take() {
+            core.via_runtime.set(false);
+            self.shared.put_core(core);
+        }
     }
 }
 
-impl Runtime {
-    fn take_core(&self) -> CoreGuard<'_> {
-        let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(core) = slot.take() {
-                return CoreGuard {
-                    rt: self,
-                    core: Some(core),
-                };
+/// Drive `future` on `core` (taken from `shared`'s slot) until it completes.
+#[track_caller]
+fn run_on_core<F: Future>(
+    shared: &Shared,
+    core: Box<Core>,
+    future: Pin<&mut F>,
+    via_runtime: bool,
+) -> F::Output {
+    core.via_runtime.set(via_runtime);
+    let guard = CoreGuard {
+        shared,
+        core: Some(core),
+    };
+    let core: &Core = guard.core.as_deref().expect("core present");
+    // SAFETY: context rule 1 — the core lives in `guard` on this stack frame and outlives
+    // `_enter`, which is declared after it and so dropped first.
+    let _enter = unsafe { context::enter(core) };
+    core.block_on(future)
+}
+
+/// `block_on` for either flavor: `shared` is the `block_on` core's state, `mt` the workers'
+/// when the runtime has them.
+#[track_caller]
+fn block_on<F: Future>(
+    shared: &Arc<Shared>,
+    mt: Option<&Arc<multi_thread::Shared>>,
+    future: F,
+    via_runtime: bool,
+) -> F::Output {
+    if context::is_inside_runtime() {
+        panic!("{}", NESTED_BLOCK_ON);
+    }
+    let future = pin!(future);
+    match mt {
+        // Any number of threads may block on a multi-thread runtime at once, as in Tokio: the
+        // first uses the runtime's own block_on core, others get a core (and ring) of their own
+        // for the length of the call.
+        Some(mt) => match shared.try_take_bindable_core() {
+            Some(core) => run_on_core(shared, core, future, false),
+            None => block_on_extra_core(shared, mt, future),
+        },
+        None => {
+            if let Some(core) = shared.try_take_core() {
+                return run_on_core(shared, core, future, via_runtime);
             }
-            // Another thread is inside block_on; wait for it to hand the core back.
-            slot = self
-                .core_returned
-                .wait(slot)
-                .unwrap_or_else(|e| e.into_inner());
+            block_on_without_core(shared, future, via_runtime)
         }
     }
+}
 
+/// A current-thread runtime's core is driven by another thread (or the runtime is gone): poll
+/// the future here, woken through a parker, and take the core over when it comes back. The
+/// runtime stays entered, so the future can spawn onto it and reach its timers.
+#[track_caller]
+fn block_on_without_core<F: Future>(
+    shared: &Arc<Shared>,
+    mut future: Pin<&mut F>,
+    via_runtime: bool,
+) -> F::Output {
+    let parker = Arc::new(park::Parker::new());
+    let waker = parker.waker();
+    let mut cx = Context::from_waker(&waker);
+    let _entered = context::enter_handle(Handle::current_thread(shared.clone()));
+    let region = context::enter_block_on_region();
+    loop {
+        if !shared.shut_down.load(Ordering::Acquire) {
+            shared.wait_for_core(&parker);
+            if let Some(core) = shared.try_take_core() {
+                drop(region);
+                return run_on_core(shared, core, future, via_runtime);
+            }
+        }
+        crate::task::reset_immediate_budget();
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        parker.park();
+    }
+}
+
+#[track_caller]
+fn block_on_extra_core<F: Future>(
+    shared: &Arc<Shared>,
+    mt: &Arc<multi_thread::Shared>,
+    future: Pin<&mut F>,
+) -> F::Output {
+    let made = ct::new_with_pool(shared.config.ring, mt.config.clone(), shared.blocking.clone());
+    let (_shared, mut core) = match made {
+        Ok(pair) => pair,
+        Err(e) => panic!("ringolo: cannot set up a ring for a concurrent block_on: {e}"),
+    };
+    core.set_multi_thread(mt.clone());
+    /// Shuts the extra core's ring down when the call ends, by return or by unwinding,
+    /// so ops the future left in flight are waited for (driver rule 5).
+    struct ShutdownOnExit(Box<Core>);
+    impl Drop for ShutdownOnExit {
+        fn drop(&mut self) {
+            // SAFETY: context rule 1 — the core is owned by this guard and outlives `_enter`.
+            let _enter = unsafe { context::enter(&self.0) };
+            self.0.shutdown_ring_only();
+        }
+    }
+    let guard = ShutdownOnExit(core);
+    // SAFETY: context rule 1 — `guard` lives on this stack frame and outlives `_enter`,
+    // declared after it and so dropped first.
+    let _enter = unsafe { context::enter(&guard.0) };
+    // The future is pinned by the caller, further up: its ops are orphaned when it drops,
+    // after this frame — while the ring is shut down by `guard`, so they are waited for there.
+    guard.0.block_on(future)
+}
+
+impl Runtime {
     /// Run `future` to completion on this thread, driving spawned tasks, I/O and timers.
     ///
     /// # Panics
@@ -112,78 +288,12 @@ impl Runtime {
     /// `UnhandledPanic::ShutdownRuntime`.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if context::is_inside_runtime() {
-            panic!(
-                "Cannot start a runtime from within a runtime. This happens because a function (like \
-                 `block_on`) attempted to block the current thread while the thread is being used to \
-                 drive asynchronous tasks."
-            );
-        }
-        let guard = match &self.mt {
-            Some(mt) => {
-                // Any number of threads may block on a multi-thread runtime at once, as in
-                // Tokio: the first uses the runtime's own block_on core, others get a core (and
-                // ring) of their own for the length of the call.
-                let taken = {
-                    let mut slot = self.core.lock().unwrap_or_else(|e| e.into_inner());
-                    match slot.take() {
-                        // A ring left with work bound to another thread (SINGLE_ISSUER) cannot
-                        // move here: leave it for that thread and use an extra core.
-                        Some(core) if !core.try_bind_current_thread() => {
-                            *slot = Some(core);
-                            None
-                        }
-                        other => other,
-                    }
-                };
-                if taken.is_none() {
-                    return self.block_on_extra_core(mt, future);
-                }
-                CoreGuard {
-                    rt: self,
-                    core: taken,
-                }
-            }
-            None => self.take_core(),
-        };
-        let core: &Core = guard.core.as_deref().expect("core present");
-        // SAFETY: context rule 1 — the core lives in `guard` on this stack frame and outlives
-        // `_enter`, which is declared after it and so dropped first.
-        let _enter = unsafe { context::enter(core) };
-        let future = pin!(future);
-        core.block_on(future)
-    }
-
-    #[track_caller]
-    fn block_on_extra_core<F: Future>(&self, mt: &MultiThread, future: F) -> F::Output {
-        let made = crate::scheduler::current_thread::new_with_pool(
-            mt.ring,
-            mt.shared.config.clone(),
-            self.shared.blocking.clone(),
-        );
-        let (_shared, mut core) = match made {
-            Ok(pair) => pair,
-            Err(e) => panic!("ringolo: cannot set up a ring for a concurrent block_on: {e}"),
-        };
-        core.set_multi_thread(mt.shared.clone());
-        /// Shuts the extra core's ring down when the call ends, by return or by unwinding,
-        /// so ops the future left in flight are waited for (driver rule 5).
-        struct ShutdownOnExit(Box<Core>);
-        impl Drop for ShutdownOnExit {
-            fn drop(&mut self) {
-                // SAFETY: context rule 1 — the core is owned by this guard and outlives `_enter`.
-                let _enter = unsafe { context::enter(&self.0) };
-                self.0.shutdown_ring_only();
-            }
-        }
-        let guard = ShutdownOnExit(core);
-        // SAFETY: context rule 1 — `guard` lives on this stack frame and outlives `_enter`,
-        // declared after it and so dropped first.
-        let _enter = unsafe { context::enter(&guard.0) };
-        // Declared last, so dropped first (also when unwinding): its ops are orphaned while the
-        // context and the ring are still there.
-        let future = pin!(future);
-        guard.0.block_on(future)
+        block_on(
+            &self.shared,
+            self.mt.as_ref().map(|mt| &mt.shared),
+            future,
+            true,
+        )
     }
 
     /// Spawn a task onto this runtime from anywhere. On a current-thread runtime it runs
@@ -199,11 +309,29 @@ impl Runtime {
         }
     }
 
+    /// Run a blocking closure on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.shared.blocking.spawn(f)
+    }
+
     /// A handle to this runtime.
     pub fn handle(&self) -> Handle {
         match &self.mt {
             Some(mt) => Handle::multi_thread(mt.shared.clone()),
             None => Handle::current_thread(self.shared.clone()),
+        }
+    }
+
+    /// Enter the runtime on this thread without driving it: until the guard drops,
+    /// `ringolo::spawn` and `Handle::current` reach this runtime.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::enter_handle(self.handle()),
+            _handle: PhantomData,
         }
     }
 
@@ -222,14 +350,28 @@ impl Runtime {
     }
 
     /// `f` on this current-thread runtime's core: the one in use right here when called from
-    /// inside its own `block_on`, else the one parked in the runtime (waiting for it if another
-    /// thread is inside `block_on`).
+    /// inside its own `block_on`, else the one in its slot (waiting for it if another thread
+    /// is inside `block_on`).
     fn with_own_core<R>(&self, f: impl Fn(&Core) -> R) -> R {
         let mine = |core: &Core| Arc::ptr_eq(core.handle(), &self.shared);
         if let Some(Some(out)) = context::with_core(|core| mine(core).then(|| f(core))) {
             return out;
         }
-        f(self.take_core().core.as_ref().expect("core present"))
+        loop {
+            if let Some(core) = self.shared.try_take_core() {
+                let out = f(&core);
+                self.shared.put_core(core);
+                return out;
+            }
+            let parker = Arc::new(park::Parker::new());
+            self.shared.wait_for_core(&parker);
+            if let Some(core) = self.shared.try_take_core() {
+                let out = f(&core);
+                self.shared.put_core(core);
+                return out;
+            }
+            parker.park();
+        }
     }
 
     /// Threads the blocking pool is running right now.
@@ -248,7 +390,7 @@ impl Runtime {
 
     /// Worker counters: tasks polled per worker, unparks, steals. A current-thread runtime
     /// reports itself as one worker.
-    pub fn metrics(&self) -> WorkerMetrics {
+    pub fn worker_metrics(&self) -> WorkerMetrics {
         match &self.mt {
             Some(mt) => mt.shared.metrics(),
             None => WorkerMetrics {
@@ -259,20 +401,29 @@ impl Runtime {
         }
     }
 
+    /// Tokio's runtime metrics (workers, live tasks, global queue, busy time, parks).
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.handle())
+    }
+
     /// Shut the runtime down, waiting at most `timeout` (instead of the builder's
-    /// `shutdown_timeout`) for the kernel to finish with in-flight operations; what is still
-    /// in flight after that is leaked, never freed. Tasks are cancelled as on drop.
+    /// `shutdown_timeout`) for the kernel to finish with in-flight operations and for the
+    /// blocking pool's running calls; what is still in flight after that is leaked, never
+    /// freed, and blocking calls still running are left to finish on their threads. Tasks are
+    /// cancelled as on drop.
     pub fn shutdown_timeout(self, timeout: Duration) {
-        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX - 1);
         self.shared
             .config
             .shutdown_timeout
             .store(nanos, std::sync::atomic::Ordering::Relaxed);
+        self.blocking_wait_ns
+            .store(nanos.min(u64::MAX - 1), Ordering::Relaxed);
         drop(self);
     }
 
     /// Shut the runtime down without waiting for in-flight operations (their buffers are
-    /// leaked, never freed). Tasks are cancelled as on drop.
+    /// leaked, never freed) or blocking calls. Tasks are cancelled as on drop.
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }
@@ -285,6 +436,10 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        let wait = match self.blocking_wait_ns.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ns => Some(Duration::from_nanos(ns)),
+        };
         if let Some(mt) = self.mt.take() {
             let on_own_worker =
                 context::with_worker(|w| Arc::ptr_eq(w.shared(), &mt.shared)).unwrap_or(false);
@@ -293,10 +448,13 @@ impl Drop for Runtime {
                 // keep running until the process exits) and say so, as Tokio panics here.
                 mt.shared.begin_shutdown();
                 std::mem::forget(mt.threads);
-                panic!(
-                    "Cannot drop a runtime in a context where blocking is not allowed. This \
-                     happens when a runtime is dropped from within one of its own tasks."
-                );
+                if !std::thread::panicking() {
+                    panic!(
+                        "Cannot drop a runtime in a context where blocking is not allowed. This \
+                         happens when a runtime is dropped from within one of its own tasks."
+                    );
+                }
+                return;
             }
             mt.shared.begin_shutdown();
             for t in mt.threads {
@@ -305,12 +463,14 @@ impl Drop for Runtime {
             }
             mt.shared.drain_after_shutdown();
         }
-        let guard = self.take_core();
-        let core: &Core = guard.core.as_deref().expect("core present");
-        // SAFETY: context rule 1, as in block_on. Nesting is allowed here: the previous context
-        // (if this runtime is dropped inside another's block_on) is restored on drop.
-        let _enter = unsafe { context::enter(core) };
-        core.shutdown();
+        let Some(core) = self.shared.take_core_for_shutdown() else {
+            return;
+        };
+        // SAFETY: context rule 1, as in block_on: `core` lives on this frame past `_enter`.
+        // Nesting is allowed here: the previous context (if this runtime is dropped inside
+        // another's block_on) is restored on drop.
+        let _enter = unsafe { context::enter(&core) };
+        core.shutdown(wait);
     }
 }
 
@@ -331,17 +491,22 @@ impl fmt::Debug for Runtime {
 }
 
 impl Handle {
-    /// The handle of the runtime driving this thread.
+    /// The handle of the current runtime: the one entered on this thread most recently
+    /// (`enter`), or the one this thread drives.
     ///
     /// # Panics
     /// Outside a runtime.
     #[track_caller]
     pub fn current() -> Handle {
-        Handle::try_current()
-            .expect("ringolo::runtime::Handle::current() called outside of a ringolo runtime")
+        match Handle::try_current() {
+            Some(h) => h,
+            None => {
+                panic!("ringolo::runtime::Handle::current() called outside of a ringolo runtime")
+            }
+        }
     }
 
-    /// The handle of the runtime driving this thread, if any.
+    /// The handle of the current runtime, if any.
     pub fn try_current() -> Option<Handle> {
         context::handle()
     }
@@ -358,22 +523,158 @@ impl Handle {
         }
     }
 
+    pub(crate) fn downgrade(&self) -> WeakHandle {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => WeakHandle::CurrentThread(Arc::downgrade(s)),
+            HandleInner::MultiThread(s) => WeakHandle::MultiThread(Arc::downgrade(s)),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ct::Config {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => &s.config,
+            HandleInner::MultiThread(s) => &s.config,
+        }
+    }
+
     /// Spawn a task onto the runtime.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_inner(future, false)
+    }
+
+    pub(crate) fn spawn_inner<F>(&self, future: F, sticky: bool) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         match &self.inner {
             HandleInner::CurrentThread(shared) => shared.spawn(future),
-            HandleInner::MultiThread(shared) => shared.spawn(future, false),
+            HandleInner::MultiThread(shared) => shared.spawn(future, sticky),
         }
+    }
+
+    /// Run a blocking closure on the runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        match &self.inner {
+            HandleInner::CurrentThread(shared) => shared.blocking.spawn(f),
+            HandleInner::MultiThread(shared) => shared.blocking.spawn(f),
+        }
+    }
+
+    /// Run `future` to completion on this thread. On a current-thread runtime this drives the
+    /// runtime when no other thread does; while one does, the future is polled here (it can
+    /// spawn and use timers; its I/O needs a ring, so it should be awaited inside the runtime).
+    /// On a multi-thread runtime it is polled here on a ring of its own.
+    ///
+    /// # Panics
+    /// Inside a runtime (a nested `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.inner {
+            HandleInner::CurrentThread(shared) => block_on(shared, None, future, false),
+            HandleInner::MultiThread(mt) => {
+                let shared = mt
+                    .block_on_core()
+                    .expect("a multi-thread runtime has a block_on core");
+                block_on(&shared, Some(mt), future, false)
+            }
+        }
+    }
+
+    /// Enter the runtime on this thread (see [`Runtime::enter`]).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::enter_handle(self.clone()),
+            _handle: PhantomData,
+        }
+    }
+
+    /// The runtime's flavor.
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match &self.inner {
+            HandleInner::CurrentThread(_) => RuntimeFlavor::CurrentThread,
+            HandleInner::MultiThread(_) => RuntimeFlavor::MultiThread,
+        }
+    }
+
+    /// The runtime's id.
+    pub fn id(&self) -> Id {
+        self.config().id
+    }
+
+    /// The name given with `Builder::name`.
+    pub fn name(&self) -> Option<&str> {
+        self.config().name.as_deref()
+    }
+
+    /// The runtime's metrics.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.clone())
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        match &self.inner {
+            HandleInner::CurrentThread(_) => 1,
+            HandleInner::MultiThread(s) => s.workers(),
+        }
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => s.alive.load(Ordering::Relaxed),
+            HandleInner::MultiThread(s) => s.alive(),
+        }
+    }
+
+    pub(crate) fn global_queue_depth(&self) -> usize {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => s.inject_depth(),
+            HandleInner::MultiThread(s) => s.inject_depth(),
+        }
+    }
+
+    #[track_caller]
+    pub(crate) fn with_worker_stats<R>(
+        &self,
+        worker: usize,
+        f: impl FnOnce(&metrics::WorkerStats) -> R,
+    ) -> R {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => {
+                assert!(worker == 0, "worker index {worker} out of range (1 worker)");
+                f(&s.stats)
+            }
+            HandleInner::MultiThread(s) => f(s.worker_stats(worker)),
+        }
+    }
+
+    /// Whether this handle's runtime has begun to shut down.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => s.shut_down.load(Ordering::Acquire),
+            HandleInner::MultiThread(s) => s.is_shut_down(),
+        }
+    }
+
+    /// Whether both handles belong to one runtime.
+    pub(crate) fn same_runtime(&self, other: &Handle) -> bool {
+        self.id() == other.id()
     }
 }
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
+        f.debug_struct("Handle")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -387,7 +688,9 @@ pub fn task_polls() -> Option<u64> {
     context::stats().map(|(_, p)| p)
 }
 
-/// The index of the multi-thread worker running this code, or `None` elsewhere.
+/// The index of the worker running this code: a multi-thread runtime's worker, or 0 on the
+/// thread inside a current-thread runtime's `Runtime::block_on` (as in Tokio); `None`
+/// elsewhere (a multi-thread runtime's `block_on` thread, the blocking pool, `Handle::block_on`).
 pub fn worker_index() -> Option<usize> {
-    context::with_worker(|w| w.index())
+    context::worker_index()
 }

@@ -40,10 +40,21 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) thread_keep_alive: Duration,
     pub(crate) event_interval: u32,
+    /// Tasks run between two looks at the queue fed from other threads.
+    pub(crate) global_queue_interval: u32,
     pub(crate) unhandled_panic: UnhandledPanic,
     /// How long shutdown waits for in-flight ops; shared by every core and worker of one
     /// runtime, so `Runtime::shutdown_timeout` can change it on the way out.
     pub(crate) shutdown_timeout: Arc<crate::loom::sync::atomic::AtomicU64>,
+    pub(crate) id: crate::runtime::Id,
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) threads: Arc<crate::runtime::threads::ThreadConfig>,
+    /// The ring settings, for cores made later (a concurrent `block_on`).
+    pub(crate) ring: RingConfig,
+    /// Tokio's `enable_time` / `enable_io`, as compat reports them.
+    pub(crate) time_enabled: bool,
+    pub(crate) io_enabled: bool,
+    pub(crate) multi_thread: bool,
 }
 
 impl Config {
@@ -73,6 +84,16 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingPool,
     panicked: AtomicBool,
     remote_unparks: AtomicU64,
+    /// Tasks spawned here and not finished.
+    pub(crate) alive: crate::loom::sync::atomic::AtomicUsize,
+    pub(crate) stats: crate::runtime::metrics::WorkerStats,
+    /// The core while no thread drives it (context rule 1: taken for a `block_on`, put back
+    /// after, also when it unwinds). Plain std: never part of a loom model.
+    core_slot: std::sync::Mutex<Option<Box<Core>>>,
+    /// Threads in `block_on` waiting for the core to come back, woken when it does.
+    core_waiters: std::sync::Mutex<Vec<Arc<crate::runtime::park::Parker>>>,
+    /// Set once the runtime began to shut down: no `block_on` waits for the core any more.
+    pub(crate) shut_down: AtomicBool,
 }
 
 /// What the driving thread owns: queues, registry, ring and timers. Moved into the thread-local
@@ -90,6 +111,10 @@ pub(crate) struct Core {
     closed: Cell<bool>,
     /// For the `block_on` core of a multi-thread runtime: where spawns go.
     mt: Option<Arc<crate::scheduler::multi_thread::Shared>>,
+    busy: crate::runtime::metrics::BusyClock,
+    /// Whether the thread driving it came through `Runtime::block_on` (then it is worker 0
+    /// for `worker_index`, as in Tokio) rather than `Handle::block_on`.
+    pub(crate) via_runtime: Cell<bool>,
 }
 
 impl Shared {
@@ -147,6 +172,69 @@ impl Shared {
     pub(crate) fn remote_unparks(&self) -> u64 {
         self.remote_unparks.load(Relaxed)
     }
+
+    /// Tasks and wakes queued from other threads.
+    pub(crate) fn inject_depth(&self) -> usize {
+        self.inject
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .queue
+            .len()
+    }
+
+    /// Hand the core back (or in for the first time) and wake threads waiting for it.
+    pub(crate) fn put_core(&self, core: Box<Core>) {
+        *self.core_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
+        let waiters = std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for w in waiters {
+            w.unpark();
+        }
+    }
+
+    /// The core, if no thread drives it right now.
+    pub(crate) fn try_take_core(&self) -> Option<Box<Core>> {
+        self.core_slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Like `try_take_core`, but only a core whose ring this thread may drive.
+    pub(crate) fn try_take_bindable_core(&self) -> Option<Box<Core>> {
+        let mut slot = self.core_slot.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            // A ring left with work bound to another thread (SINGLE_ISSUER) cannot move here.
+            Some(core) if !core.try_bind_current_thread() => {
+                *slot = Some(core);
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// Be woken when the core comes back.
+    pub(crate) fn wait_for_core(&self, parker: &Arc<crate::runtime::park::Parker>) {
+        self.core_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(parker.clone());
+    }
+
+    /// Take the core for good (runtime shutdown), waiting while a thread drives it.
+    pub(crate) fn take_core_for_shutdown(&self) -> Option<Box<Core>> {
+        self.shut_down.store(true, Release);
+        loop {
+            if let Some(core) = self.try_take_core() {
+                return Some(core);
+            }
+            let parker = Arc::new(crate::runtime::park::Parker::new());
+            self.wait_for_core(&parker);
+            if let Some(core) = self.try_take_core() {
+                return Some(core);
+            }
+            parker.park();
+        }
+    }
 }
 
 impl Schedule for Arc<Shared> {
@@ -179,6 +267,7 @@ impl Schedule for Arc<Shared> {
                 return None;
             }
             task.header().owner_key.store(usize::MAX, Relaxed);
+            self.alive.fetch_sub(1, Relaxed);
             Some(owned.remove(key))
         })
         .flatten()
@@ -214,7 +303,11 @@ pub(crate) fn new(
     ring: RingConfig,
     config: Config,
 ) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
-    let pool = BlockingPool::new(config.max_blocking_threads, config.thread_keep_alive);
+    let pool = BlockingPool::new(
+        config.max_blocking_threads,
+        config.thread_keep_alive,
+        config.threads.clone(),
+    );
     new_with_pool(ring, config, pool)
 }
 
@@ -238,6 +331,11 @@ pub(crate) fn new_with_pool(
         config,
         panicked: AtomicBool::new(false),
         remote_unparks: AtomicU64::new(0),
+        alive: crate::loom::sync::atomic::AtomicUsize::new(0),
+        stats: Default::default(),
+        core_slot: std::sync::Mutex::new(None),
+        core_waiters: std::sync::Mutex::new(Vec::new()),
+        shut_down: AtomicBool::new(false),
     });
     let core = Box::new(Core {
         shared: shared.clone(),
@@ -249,6 +347,8 @@ pub(crate) fn new_with_pool(
         deferred: Cell::new(Deferred::default()),
         closed: Cell::new(false),
         mt: None,
+        busy: crate::runtime::metrics::BusyClock::new(),
+        via_runtime: Cell::new(false),
     });
     Ok((shared, core))
 }
@@ -313,6 +413,7 @@ impl Core {
         task.header().owner_key.store(entry.key(), Relaxed);
         entry.insert(task);
         drop(owned);
+        self.shared.alive.fetch_add(1, Relaxed);
         self.run_queue.borrow_mut().push_back(notified);
     }
 
@@ -325,7 +426,13 @@ impl Core {
         }
     }
 
-    fn next_task(&self) -> Option<Notif> {
+    fn next_task(&self, tick: u32) -> Option<Notif> {
+        if tick % self.shared.config.global_queue_interval.max(1) == 0
+            && self.shared.inject_pending.load(Acquire)
+        {
+            // Now and then work from other threads first, so a busy local queue cannot starve it.
+            self.drain_inject();
+        }
         let task = self.run_queue.borrow_mut().pop_front();
         task.or_else(|| {
             if self.shared.inject_pending.load(Acquire) {
@@ -349,6 +456,7 @@ impl Core {
         let waker = Waker::from(root.clone());
         let mut cx = Context::from_waker(&waker);
         let interval = self.shared.config.event_interval.max(1);
+        self.busy.start();
         loop {
             if root.woken.swap(false, AcqRel) {
                 crate::task::reset_immediate_budget();
@@ -361,7 +469,8 @@ impl Core {
             }
             let mut ran = 0;
             while ran < interval {
-                let Some(task) = self.next_task() else { break };
+                let tick = (self.polls.get() as u32).wrapping_add(ran);
+                let Some(task) = self.next_task(tick) else { break };
                 task.run();
                 ran += 1;
             }
@@ -409,10 +518,21 @@ impl Core {
         } else {
             let timeout =
                 deadline.map(|d| d.saturating_duration_since(self.timers.borrow_mut().now()));
-            if is_idle() && timeout != Some(Duration::ZERO) && self.try_park() {
-                self.with_driver(|d| d.park(timeout));
-                self.shared.park_state.unparked();
-            } else {
+            let mut parked = false;
+            if is_idle() && timeout != Some(Duration::ZERO) {
+                // The hook may spawn or wake: idleness is checked again after it.
+                let threads = &self.shared.config.threads;
+                threads.before_park();
+                if is_idle() && self.try_park() {
+                    self.shared.stats.about_to_park(&self.busy);
+                    self.with_driver(|d| d.park(timeout));
+                    self.shared.park_state.unparked();
+                    self.shared.stats.unparked(&self.busy);
+                    parked = true;
+                }
+                threads.after_unpark();
+            }
+            if !parked {
                 self.with_driver(|d| d.poll_completions());
             }
         }
@@ -443,9 +563,10 @@ impl Core {
 
     /// Cancel every task, then let the driver wait (bounded) for the kernel to finish with their
     /// buffers (driver rule 5).
-    pub(crate) fn shutdown(&self) {
-        self.shared.blocking.shutdown();
+    pub(crate) fn shutdown(&self, blocking_wait: Option<Duration>) {
+        self.shared.blocking.shutdown(blocking_wait);
         self.shutdown_ring_only();
+        self.shared.stats.stopped(&self.busy);
     }
 
     /// `shutdown` without stopping the blocking pool (for an extra `block_on` core of a
@@ -473,6 +594,7 @@ impl Core {
             }
             for task in tasks {
                 task.header().owner_key.store(usize::MAX, Relaxed);
+                self.shared.alive.fetch_sub(1, Relaxed);
                 task.shutdown();
             }
         }

@@ -92,6 +92,7 @@ struct Remote {
     eventfd: super::WakeFd,
     polls: AtomicU64,
     driver_stats: Mutex<DriverStats>,
+    stats: crate::runtime::metrics::WorkerStats,
 }
 
 /// The part of the runtime every task, waker and handle can reach.
@@ -108,6 +109,8 @@ pub(crate) struct Shared {
     barrier: Barrier,
     unparks: AtomicU64,
     steals: AtomicU64,
+    /// Tasks spawned and not finished.
+    alive: crate::loom::sync::atomic::AtomicUsize,
     /// The `block_on` core, woken when a task panics under `UnhandledPanic::ShutdownRuntime`.
     block_on: OnceLock<Arc<super::current_thread::Shared>>,
     /// Set by the builder once every worker thread exists: `true` to run, `false` to leave.
@@ -139,6 +142,10 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     tick: Cell<u32>,
     polls: Cell<u64>,
+    busy: crate::runtime::metrics::BusyClock,
+    /// Inside `block_in_place`: wakes and spawns on this thread go where other workers see
+    /// them, since this one will not look at its own queues until the closure returns.
+    in_blocking: Cell<bool>,
 }
 
 pub(crate) fn new(
@@ -162,6 +169,7 @@ pub(crate) fn new(
             eventfd,
             polls: AtomicU64::new(0),
             driver_stats: Mutex::new(DriverStats::default()),
+            stats: Default::default(),
         });
     }
     let shared = Arc::new(Shared {
@@ -187,6 +195,7 @@ pub(crate) fn new(
         barrier: Barrier::new(workers),
         unparks: AtomicU64::new(0),
         steals: AtomicU64::new(0),
+        alive: crate::loom::sync::atomic::AtomicUsize::new(0),
         block_on: OnceLock::new(),
         start: Mutex::new(None),
         started: Condvar::new(),
@@ -205,6 +214,8 @@ pub(crate) fn new(
             searching: Cell::new(false),
             tick: Cell::new(0),
             polls: Cell::new(0),
+            busy: crate::runtime::metrics::BusyClock::new(),
+            in_blocking: Cell::new(false),
         })
         .collect();
     Ok((shared, workers))
@@ -252,6 +263,24 @@ impl Shared {
         let _ = self.block_on.set(core);
     }
 
+    /// The state of the runtime's own `block_on` core.
+    pub(crate) fn block_on_core(&self) -> Option<Arc<super::current_thread::Shared>> {
+        self.block_on.get().cloned()
+    }
+
+    pub(crate) fn alive(&self) -> usize {
+        self.alive.load(Relaxed)
+    }
+
+    pub(crate) fn inject_depth(&self) -> usize {
+        self.inject.len()
+    }
+
+    #[track_caller]
+    pub(crate) fn worker_stats(&self, worker: usize) -> &crate::runtime::metrics::WorkerStats {
+        &self.remotes[worker].stats
+    }
+
     /// The registry shard of a task (rule 5).
     fn shard(&self, header: &Header) -> MutexGuard<'_, Owned> {
         let i = header.id().as_u64() as usize % OWNED_SHARDS;
@@ -285,9 +314,10 @@ impl Shared {
         task.header().owner_key.store(entry.key(), Relaxed);
         entry.insert(task);
         drop(owned);
+        self.alive.fetch_add(1, Relaxed);
         let mut notified = Some(notified);
         context::with_worker(|w| {
-            if Arc::ptr_eq(&w.shared, self) {
+            if Arc::ptr_eq(&w.shared, self) && !w.in_blocking.get() {
                 let n = notified.take().expect("set above");
                 if sticky {
                     // A sticky task spawned on a worker stays on that worker (rule 1: its home
@@ -401,6 +431,7 @@ impl Shared {
         };
         for t in tasks {
             t.header().owner_key.store(usize::MAX, Relaxed);
+            self.alive.fetch_sub(1, Relaxed);
             t.shutdown();
         }
     }
@@ -452,6 +483,7 @@ impl Schedule for Arc<Shared> {
             return None;
         }
         task.header().owner_key.store(usize::MAX, Relaxed);
+        self.alive.fetch_sub(1, Relaxed);
         Some(owned.tasks.remove(key))
     }
 
@@ -501,6 +533,11 @@ impl Worker {
         match bound_home(task.header()) {
             Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
             Some(home) => self.shared.push_to_home(home, task),
+            None if self.in_blocking.get() => {
+                // Inside block_in_place: where the other workers look.
+                self.shared.inject.push_back(task);
+                self.shared.notify_parked();
+            }
             None if is_yield => {
                 self.remote().queue.push_back(task);
                 // A yielding task is runnable work another worker could take.
@@ -525,6 +562,8 @@ impl Worker {
             if let Some(t) = remote.inbox.pop_front() {
                 return Some(t);
             }
+        }
+        if tick % self.shared.config.global_queue_interval.max(1) == 0 {
             if let Some(t) = self.take_injected() {
                 return Some(t);
             }
@@ -689,12 +728,23 @@ impl Worker {
             // Firing the due timers may wake tasks onto this worker (its LIFO slot or pinned
             // queue, where no one else looks): then it must not sleep.
             let timeout = self.fire_timers_and_claim(true);
+            let threads = &self.shared.config.threads;
+            if timeout != Some(Duration::ZERO) {
+                // The hook may spawn or wake: the checks below come after it.
+                threads.before_park();
+            }
             if remote.inbox.is_empty()
                 && !self.shared.shutdown.load(SeqCst)
                 && !self.has_local_work()
+                && !self.shared.has_stealable_work()
                 && timeout != Some(Duration::ZERO)
             {
+                remote.stats.about_to_park(&self.busy);
                 self.with_driver(|d| d.park(timeout));
+                remote.stats.unparked(&self.busy);
+            }
+            if timeout != Some(Duration::ZERO) {
+                threads.after_unpark();
             }
             self.release_timer_role();
             remote.park.unparked();
@@ -715,6 +765,7 @@ impl Worker {
         }
         // SAFETY: context rule 1 — `self` lives on this stack frame until after `_enter` drops.
         let _enter = unsafe { context::enter_worker(&self) };
+        self.busy.start();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_loop()));
         if let Err(payload) = outcome {
             // Task panics are caught by the harness; this is user code run outside a task (a
@@ -809,6 +860,7 @@ impl Worker {
             }
             for t in mine {
                 t.header().owner_key.store(usize::MAX, Relaxed);
+                self.shared.alive.fetch_sub(1, Relaxed);
                 t.shutdown();
             }
         }
@@ -829,5 +881,6 @@ impl Worker {
         let grace = self.shared.config.grace();
         self.with_driver(|d| d.shutdown(grace));
         self.publish_counters();
+        self.remote().stats.stopped(&self.busy);
     }
 }

@@ -1,0 +1,16 @@
+//! `tokio::io`: the traits and runtime-agnostic utilities, re-exported item by item from the
+//! real `tokio` crate, so a compat type implementing `AsyncRead` implements *Tokio's*
+//! `AsyncRead` and every library generic over it accepts it.
+//!
+//! The runtime-bound parts of `tokio::io` — `stdin`, `stdout`, `stderr` and
+//! `unix::AsyncFd` — need Tokio's blocking pool or reactor and are not re-exported; ringolo
+//! versions come with compat's I/O half (docs/design/compat.md).
+
+#[doc(inline)]
+pub use tokio::io::{
+    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, duplex, empty, join,
+    repeat, simplex, sink, split, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt,
+    AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufStream, BufWriter, Chain,
+    DuplexStream, Empty, Error, ErrorKind, Interest, Join, Lines, ReadBuf, ReadHalf, Ready,
+    Repeat, Result, SeekFrom, SimplexStream, Sink, Split, Take, WriteHalf,
+};
