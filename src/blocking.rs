@@ -140,6 +140,11 @@ impl BlockingPool {
         join
     }
 
+    /// Whether the pool has shut down (later calls are cancelled).
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.state().shutdown
+    }
+
     /// Whether no blocking call is queued or running.
     pub(crate) fn is_quiet(&self) -> bool {
         self.inner.outstanding.load(Ordering::Acquire) == 0
@@ -235,9 +240,16 @@ impl BlockingPool {
     /// Run one call with the runtime entered, so it can spawn and reach `Handle::current()`.
     fn run_one(&self, task: BlockingNotified) {
         let handle = self.inner.handle.get().and_then(WeakHandle::upgrade);
-        let _entered = handle.map(crate::runtime::context::enter_handle);
+        let entered = handle.clone().map(crate::runtime::context::enter_handle);
         task.run();
-        self.inner.outstanding.fetch_sub(1, Ordering::AcqRel);
+        drop(entered);
+        if self.inner.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last call finished: a paused clock may auto-advance now, so a runtime parked
+            // while waiting for this must look again (nobody may be awaiting the result).
+            if let Some(h) = handle {
+                h.unpark();
+            }
+        }
     }
 
     /// Stop taking work (later calls are cancelled), let the threads finish what is queued

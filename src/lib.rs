@@ -45,6 +45,7 @@ mod scheduler;
 mod util;
 
 pub mod buf;
+pub mod compat;
 pub mod driver;
 pub mod fs;
 pub mod net;

@@ -110,7 +110,9 @@ fn runtime_drop_runs_queued_calls_and_cancels_later_ones() {
     assert_eq!(futures::executor::block_on(h1).unwrap(), 1);
     assert_eq!(futures::executor::block_on(h2).unwrap(), 2);
     let late = handle.spawn_blocking(|| 3);
-    assert!(futures::executor::block_on(late).unwrap_err().is_cancelled());
+    assert!(futures::executor::block_on(late)
+        .unwrap_err()
+        .is_cancelled());
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! `#[ringolo::main]` and `#[ringolo::test]` rather than depending on it
 //! directly.
 
+mod compat;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream as TokenStream2, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -77,6 +79,24 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Test, args.into(), item.into()).into()
 }
 
+/// `#[ringolo::compat::main]`: Tokio's `#[tokio::main]`, on a `ringolo::compat` runtime.
+///
+/// The arguments, defaults (multi-thread), expansion and compile errors are Tokio's:
+/// `flavor = "current_thread" | "multi_thread" | "local"`, `worker_threads = N`,
+/// `start_paused = bool`, `unhandled_panic = "ignore" | "shutdown_runtime"`, `name = "..."`,
+/// `crate = "path"` (the path of the compat module, default `::ringolo::compat`).
+#[proc_macro_attribute]
+pub fn compat_main(args: TokenStream, item: TokenStream) -> TokenStream {
+    compat::expand(compat::Kind::Main, args.into(), item.into()).into()
+}
+
+/// `#[ringolo::compat::test]`: Tokio's `#[tokio::test]`, on a `ringolo::compat` runtime
+/// (current-thread by default; the arguments of [`macro@compat_main`]).
+#[proc_macro_attribute]
+pub fn compat_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    compat::expand(compat::Kind::Test, args.into(), item.into()).into()
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Main,
@@ -100,13 +120,13 @@ const START_PAUSED_NEEDS_CURRENT_THREAD: &str =
 
 /// A function item whose body is kept as raw tokens: we never need to look
 /// inside it, and not parsing it keeps the macro cheap and robust.
-struct AsyncFn {
-    attrs: Vec<Attribute>,
-    vis: Visibility,
-    sig: Signature,
-    brace_token: token::Brace,
-    inner_attrs: Vec<Attribute>,
-    body: TokenStream2,
+pub(crate) struct AsyncFn {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) brace_token: token::Brace,
+    pub(crate) inner_attrs: Vec<Attribute>,
+    pub(crate) body: TokenStream2,
 }
 
 impl Parse for AsyncFn {
@@ -411,7 +431,7 @@ fn generate(kind: Kind, input: AsyncFn, config: &Config) -> TokenStream2 {
 }
 
 /// Sets the span of every token in `tokens` (recursively) to `span`.
-fn respan(tokens: TokenStream2, span: Span) -> TokenStream2 {
+pub(crate) fn respan(tokens: TokenStream2, span: Span) -> TokenStream2 {
     tokens
         .into_iter()
         .map(|mut tt| {

@@ -54,6 +54,7 @@ pub mod mpsc {
     /// `tokio::sync::mpsc::error`, re-exported.
     pub mod error {
         #[doc(inline)]
+        #[allow(deprecated)]
         pub use tokio::sync::mpsc::error::{
             RecvError, SendError, SendTimeoutError, TryRecvError, TrySendError,
         };
@@ -68,25 +69,18 @@ pub mod mpsc {
     /// // tokio:  tx.send_timeout(v, Duration::from_millis(10)).await
     /// ringolo::compat::sync::mpsc::send_timeout(&tx, v, Duration::from_millis(10)).await
     /// ```
-    #[track_caller]
-    pub fn send_timeout<T>(
+    pub async fn send_timeout<T>(
         sender: &Sender<T>,
         value: T,
         timeout: std::time::Duration,
-    ) -> impl std::future::Future<Output = Result<(), error::SendTimeoutError<T>>> + '_
-    where
-        T: 'static,
-    {
-        let sleep = crate::compat::time::sleep(timeout);
-        async move {
-            match crate::compat::time::timeout_with(sleep, sender.reserve()).await {
-                Ok(Ok(permit)) => {
-                    permit.send(value);
-                    Ok(())
-                }
-                Ok(Err(_closed)) => Err(error::SendTimeoutError::Closed(value)),
-                Err(_elapsed) => Err(error::SendTimeoutError::Timeout(value)),
+    ) -> Result<(), error::SendTimeoutError<T>> {
+        match crate::compat::time::timeout(timeout, sender.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
             }
+            Ok(Err(_closed)) => Err(error::SendTimeoutError::Closed(value)),
+            Err(_elapsed) => Err(error::SendTimeoutError::Timeout(value)),
         }
     }
 }

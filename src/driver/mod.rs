@@ -189,6 +189,8 @@ pub(crate) struct Driver {
     to_drop: Vec<Box<dyn Any + Send>>,
     issuer: Option<ThreadId>,
     config: RingConfig,
+    /// Completions the current reap may still handle (see `RingConfig::events_per_tick`).
+    reap_budget: u32,
     /// Set once shutdown gave up on in-flight ops (rule 5): from then on nothing is freed.
     abandoned: bool,
     /// Closes of dropped descriptors queued or in flight (`close_detached`).
@@ -242,6 +244,7 @@ impl Driver {
             to_drop: Vec::new(),
             issuer: None,
             config,
+            reap_budget: u32::MAX,
             stats: DriverStats::default(),
         })
     }
@@ -909,9 +912,17 @@ impl Driver {
                 free_slots,
                 ..
             } = self;
+            let reap_budget = &mut self.reap_budget;
             let mut cq = ring.completion();
             cq.sync();
-            for cqe in &mut cq {
+            loop {
+                if *reap_budget == 0 {
+                    // The rest waits in the CQ for the next look (checked before taking a CQE,
+                    // so none is consumed unhandled; overflow is flushed then).
+                    return;
+                }
+                let Some(cqe) = cq.next() else { break };
+                *reap_budget -= 1;
                 stats.cqes += 1;
                 let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
                 if ud & INTERNAL != 0 {
@@ -1005,6 +1016,16 @@ impl Driver {
         }
     }
 
+    /// Whether nothing lives on this ring: no op in flight or queued, no registered buffer ring
+    /// or file, no close pending (a spare worker may then retire).
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.ops.len() == 0
+            && self.pending.is_empty()
+            && self.detached_closes == 0
+            && self.buf_rings.is_empty()
+            && self.fixed.is_none()
+    }
+
     /// Submit what is queued and collect completions without blocking. Skips the syscall when
     /// there is nothing to submit and the kernel has flagged no pending completion work.
     pub(crate) fn poll_completions(&mut self) {
@@ -1015,7 +1036,9 @@ impl Driver {
         if must_enter {
             self.submit_and_wait(0, None, 0);
         }
+        self.reap_budget = self.config.events_per_busy_tick;
         self.reap();
+        self.reap_budget = u32::MAX;
     }
 
     /// Sleep in the kernel until a completion arrives, a remote wake writes the eventfd, or
@@ -1057,7 +1080,9 @@ impl Driver {
             _ => (1, 0),
         };
         self.submit_and_wait(count, Some(timeout), window_usec);
+        self.reap_budget = self.config.events_per_tick;
         self.reap();
+        self.reap_budget = u32::MAX;
     }
 
     /// Swap the wakers and payloads released by the last driver calls into `out`, to be

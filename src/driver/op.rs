@@ -172,6 +172,15 @@ impl<T: Operation> Op<T> {
             binding: None,
         }
     }
+
+    /// Whether the op is in flight on a ring this thread does not drive (polling it here would
+    /// panic: only its own ring can finish it).
+    pub fn is_in_flight_elsewhere(&self) -> bool {
+        match self.in_flight {
+            None => false,
+            Some((_, ring)) => context::with_driver(|d| d.id) != Some(ring),
+        }
+    }
 }
 
 pub(crate) fn outside_runtime() -> io::Error {

@@ -57,6 +57,28 @@ unsafe impl Operation for Nop {
     }
 }
 
+/// `IORING_OP_POLL_ADD` (one shot): completes with the `poll(2)` events (`POLLIN`, `POLLOUT`,
+/// `POLLERR`, `POLLHUP`, …) of `fd` once any of `events` is ready. A readiness wait: the
+/// kernel touches no memory of ours, so dropping it early loses nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct PollAdd {
+    /// The descriptor to wait on.
+    pub fd: RawFd,
+    /// `poll(2)` event bits to wait for.
+    pub events: u32,
+}
+
+// SAFETY: rule 1 of driver/mod.rs holds trivially: the entry holds no pointers.
+unsafe impl Operation for PollAdd {
+    type Output = io::Result<u32>;
+    fn build(&mut self) -> Entry {
+        opcode::PollAdd::new(types::Fd(self.fd), self.events).build()
+    }
+    fn complete(self, result: io::Result<Completion>) -> io::Result<u32> {
+        result.map(|c| c.result)
+    }
+}
+
 /// `IORING_OP_TIMEOUT` for a relative duration, as a kernel request (the runtime's timers use a
 /// userspace store instead; this is for chains and tests of the ring itself).
 #[derive(Debug)]

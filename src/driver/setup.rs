@@ -14,6 +14,11 @@ pub(crate) struct RingConfig {
     /// Completion coalescing for parks (`Builder::coalesce_completions`): wait for this many
     /// completions, but for no longer than the window once it has passed since parking.
     pub(crate) coalesce: Option<(u32, std::time::Duration)>,
+    /// Most completions handled per look at the ring after a sleep (`max_io_events_per_tick`)
+    /// and per look while tasks are waiting to run (`max_io_events_per_busy_tick`); the rest
+    /// wait in the completion queue for the next look.
+    pub(crate) events_per_tick: u32,
+    pub(crate) events_per_busy_tick: u32,
 }
 
 /// A set of io_uring opcodes (256 bits).

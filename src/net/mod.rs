@@ -9,7 +9,8 @@
 //! # Rules
 //!
 //! 1. Socket syscalls (`socket`, `socketpair`, `setsockopt`, `getsockopt`, `getsockname`,
-//!    `getpeername`, the `bind`/`listen` fallbacks) get pointers to locals or boxed storage
+//!    `getpeername`, the `bind`/`listen` fallbacks, `connect`, `fcntl`, `pipe2` in raw.rs)
+//!    get pointers to locals or boxed storage
 //!    with their exact sizes (or none), on a socket the caller owns; the kernel writes at most
 //!    the length it is given.
 //! 2. A `sockaddr_storage` is large and aligned enough for every socket address type, so it may
@@ -23,11 +24,12 @@
 //!    drop or by `close()`, unless `into_raw_fd`/`into_std` hand it over whole first; a
 //!    `BorrowedFd` from `as_fd` cannot outlive the borrow of the socket that keeps it open.
 
-mod addr;
+pub(crate) mod addr;
 mod ops;
+pub(crate) mod raw;
 mod recv;
 pub(crate) mod stream;
-mod tcp;
+pub(crate) mod tcp;
 mod udp;
 mod unix;
 

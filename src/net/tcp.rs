@@ -386,6 +386,21 @@ pub(crate) fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32
     getsockopt(fd, level, name)
 }
 
+/// `SO_LINGER` of any socket.
+pub(crate) fn set_linger_fd(fd: RawFd, linger: Option<Duration>) -> io::Result<()> {
+    let l = libc::linger {
+        l_onoff: linger.is_some() as i32,
+        l_linger: linger.map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i32),
+    };
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER, &l)
+}
+
+/// The `SO_LINGER` setting of any socket (`None`: off).
+pub(crate) fn linger_fd(fd: RawFd) -> io::Result<Option<Duration>> {
+    let l: libc::linger = getsockopt(fd, libc::SOL_SOCKET, libc::SO_LINGER)?;
+    Ok((l.l_onoff != 0).then(|| Duration::from_secs(l.l_linger.max(0) as u64)))
+}
+
 /// `getsockopt(2)` into a plain-data value (an int, a `linger`).
 pub(crate) fn getsockopt<T: Copy>(fd: RawFd, level: i32, name: i32) -> io::Result<T> {
     let mut value = std::mem::MaybeUninit::<T>::zeroed();
@@ -536,17 +551,12 @@ impl TcpStream {
 
     /// `SO_LINGER` (`None` turns it off).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        let l = libc::linger {
-            l_onoff: linger.is_some() as i32,
-            l_linger: linger.map_or(0, |d| d.as_secs().min(i32::MAX as u64) as i32),
-        };
-        setsockopt(self.fd(), libc::SOL_SOCKET, libc::SO_LINGER, &l)
+        set_linger_fd(self.fd(), linger)
     }
 
     /// The `SO_LINGER` setting (`None`: off).
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        let l: libc::linger = getsockopt(self.fd(), libc::SOL_SOCKET, libc::SO_LINGER)?;
-        Ok((l.l_onoff != 0).then(|| Duration::from_secs(l.l_linger.max(0) as u64)))
+        linger_fd(self.fd())
     }
 
     /// The local address.

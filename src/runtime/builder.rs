@@ -38,6 +38,9 @@ pub struct Builder {
     threads: ThreadConfig,
     time_enabled: bool,
     io_enabled: bool,
+    local_owner: Option<std::thread::ThreadId>,
+    events_per_tick: u32,
+    events_per_busy_tick: Option<u32>,
 }
 
 impl Builder {
@@ -60,6 +63,9 @@ impl Builder {
             threads: ThreadConfig::default(),
             time_enabled: true,
             io_enabled: true,
+            local_owner: None,
+            events_per_tick: 1024,
+            events_per_busy_tick: None,
         }
     }
 
@@ -114,6 +120,30 @@ impl Builder {
     pub fn coalesce_completions(&mut self, count: u32, window: Duration) -> &mut Self {
         self.coalesce =
             (count > 1 && window >= Duration::from_micros(1)).then_some((count, window));
+        self
+    }
+
+    /// Most completions handled each time a thread looks at its ring after sleeping (default
+    /// 1024, as Tokio's); the rest wait in the completion queue for the next look.
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
+    pub fn max_io_events_per_tick(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_io_events_per_tick must be non-zero");
+        self.events_per_tick = u32::try_from(n).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// Most completions handled each time a thread looks at its ring without sleeping (tasks
+    /// are waiting to run); default: `max_io_events_per_tick`.
+    ///
+    /// # Panics
+    /// When `n` is 0, as Tokio's does.
+    #[track_caller]
+    pub fn max_io_events_per_busy_tick(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_io_events_per_busy_tick must be non-zero");
+        self.events_per_busy_tick = Some(u32::try_from(n).unwrap_or(u32::MAX));
         self
     }
 
@@ -221,10 +251,6 @@ impl Builder {
         self
     }
 
-    pub(crate) fn is_multi_thread(&self) -> bool {
-        self.workers.is_some()
-    }
-
     /// What a task panic does to the runtime (default: nothing beyond its `JoinHandle`).
     pub fn unhandled_panic(&mut self, behavior: UnhandledPanic) -> &mut Self {
         self.unhandled_panic = behavior;
@@ -278,6 +304,30 @@ impl Builder {
         self
     }
 
+    /// A current-thread runtime that also runs tasks that are not `Send` (`spawn_local` works
+    /// in its `block_on` without a `LocalSet`). It stays on this thread.
+    ///
+    /// # Panics
+    /// On a multi-thread builder, as Tokio's does.
+    #[track_caller]
+    pub fn build_local(&mut self) -> Result<super::LocalRuntime, BuildError> {
+        assert!(
+            self.workers.is_none(),
+            "Building a LocalRuntime requires the current-thread scheduler"
+        );
+        super::LocalRuntime::build(self)
+    }
+
+    pub(crate) fn build_with_local_owner(
+        &mut self,
+        owner: std::thread::ThreadId,
+    ) -> Result<Runtime, BuildError> {
+        self.local_owner = Some(owner);
+        let rt = self.build();
+        self.local_owner = None;
+        rt
+    }
+
     /// Create the ring and the runtime. Fails with a [`BuildError`] that names the cause and
     /// the fix when io_uring cannot be set up.
     pub fn build(&mut self) -> Result<Runtime, BuildError> {
@@ -291,15 +341,19 @@ impl Builder {
             cq_entries: self.cq_entries,
             hidden_opcodes: self.hidden_opcodes,
             coalesce: self.coalesce,
+            events_per_tick: self.events_per_tick,
+            events_per_busy_tick: self.events_per_busy_tick.unwrap_or(self.events_per_tick),
         };
         let multi = self.workers.is_some();
         let config = Config {
             max_blocking_threads: self.max_blocking_threads,
             thread_keep_alive: self.thread_keep_alive,
             event_interval: self.event_interval,
-            global_queue_interval: self
-                .global_queue_interval
-                .unwrap_or(if multi { self.event_interval } else { 31 }),
+            global_queue_interval: self.global_queue_interval.unwrap_or(if multi {
+                self.event_interval
+            } else {
+                31
+            }),
             unhandled_panic: self.unhandled_panic,
             shutdown_timeout: std::sync::Arc::new(crate::loom::sync::atomic::AtomicU64::new(
                 u64::try_from(self.shutdown_timeout.as_nanos()).unwrap_or(u64::MAX),
@@ -310,7 +364,7 @@ impl Builder {
             ring,
             time_enabled: self.time_enabled,
             io_enabled: self.io_enabled,
-            multi_thread: multi,
+            local_owner: self.local_owner,
         };
         if self.workers.is_some() && self.start_paused {
             return Err(BuildError::invalid(

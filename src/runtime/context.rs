@@ -184,14 +184,18 @@ pub(crate) fn enter_handle(handle: super::Handle) -> HandleGuard {
     static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let drive_depth = DRIVE_DEPTH.with(|d| d.get());
-    ENTERED.with(|e| {
+    // `try_with`: during thread-local destruction the stack may be gone; the guard is then
+    // inert (its drop finds nothing of its own on top and, unwinding or not, leaves quietly).
+    let pushed = ENTERED.try_with(|e| {
         e.borrow_mut().push(Entered {
             handle,
             drive_depth,
             serial,
         })
     });
-    ENTERED_TOP.with(|t| t.set(drive_depth));
+    if pushed.is_ok() {
+        ENTERED_TOP.with(|t| t.set(drive_depth));
+    }
     HandleGuard {
         serial,
         _not_send: std::marker::PhantomData,
@@ -213,6 +217,11 @@ impl Drop for HandleGuard {
             Ok(())
         });
         if let Ok(Err(())) = popped {
+            let gone = ENTERED.try_with(|e| !e.borrow().iter().any(|t| t.serial == self.serial));
+            if gone.unwrap_or(true) {
+                // Never pushed (the stack was being destroyed): nothing to undo.
+                return;
+            }
             // As in Tokio: a guard dropped out of order is a bug in the caller, reported unless
             // the thread is already unwinding (then the stack is left as it is).
             if !std::thread::panicking() {
@@ -301,6 +310,18 @@ pub(crate) fn handle() -> Option<super::Handle> {
 pub(crate) fn has_entered_handle() -> bool {
     let top = ENTERED_TOP.try_with(|t| t.get()).unwrap_or(usize::MAX);
     top != usize::MAX && top == DRIVE_DEPTH.with(|d| d.get())
+}
+
+/// The id of the runtime this thread drives, if any (cheap: no handle clone).
+#[inline]
+pub(crate) fn driving_runtime_id() -> Option<super::Id> {
+    with_current(|d| match d {
+        Driving::Thread(core) => match core.multi_thread() {
+            Some(mt) => mt.config.id,
+            None => core.handle().config.id,
+        },
+        Driving::Worker(w) => w.shared().config.id,
+    })
 }
 
 /// The handle of the runtime this thread drives.

@@ -9,12 +9,14 @@
 mod builder;
 pub(crate) mod context;
 mod error;
+pub(crate) mod local;
 pub(crate) mod metrics;
 pub(crate) mod park;
 pub(crate) mod threads;
 
 pub use self::builder::{Builder, UnhandledPanic};
 pub use self::error::{BuildError, BuildErrorKind};
+pub use self::local::LocalRuntime;
 pub use self::metrics::RuntimeMetrics;
 pub use crate::driver::DriverStats;
 pub use crate::scheduler::multi_thread::WorkerMetrics;
@@ -255,7 +257,11 @@ fn block_on_extra_core<F: Future>(
     mt: &Arc<multi_thread::Shared>,
     future: Pin<&mut F>,
 ) -> F::Output {
-    let made = ct::new_with_pool(shared.config.ring, mt.config.clone(), shared.blocking.clone());
+    let made = ct::new_with_pool(
+        shared.config.ring,
+        mt.config.clone(),
+        shared.blocking.clone(),
+    );
     let (_shared, mut core) = match made {
         Ok(pair) => pair,
         Err(e) => panic!("ringolo: cannot set up a ring for a concurrent block_on: {e}"),
@@ -461,6 +467,7 @@ impl Drop for Runtime {
                 // A worker that panicked has already reported it; shutdown carries on.
                 let _ = t.join();
             }
+            mt.shared.join_spares();
             mt.shared.drain_after_shutdown();
         }
         let Some(core) = self.shared.take_core_for_shutdown() else {
@@ -520,13 +527,6 @@ impl Handle {
     pub(crate) fn multi_thread(shared: Arc<multi_thread::Shared>) -> Handle {
         Handle {
             inner: HandleInner::MultiThread(shared),
-        }
-    }
-
-    pub(crate) fn downgrade(&self) -> WeakHandle {
-        match &self.inner {
-            HandleInner::CurrentThread(s) => WeakHandle::CurrentThread(Arc::downgrade(s)),
-            HandleInner::MultiThread(s) => WeakHandle::MultiThread(Arc::downgrade(s)),
         }
     }
 
@@ -656,6 +656,21 @@ impl Handle {
         }
     }
 
+    /// Whether the runtime's blocking pool still takes work (not once it has shut down).
+    pub(crate) fn blocking_pool_open(&self) -> bool {
+        let pool = match &self.inner {
+            HandleInner::CurrentThread(s) => &s.blocking,
+            HandleInner::MultiThread(s) => &s.blocking,
+        };
+        !pool.is_shut_down()
+    }
+    /// Make a parked current-thread runtime look at its queues and clock again.
+    pub(crate) fn unpark(&self) {
+        if let HandleInner::CurrentThread(s) = &self.inner {
+            s.unpark();
+        }
+    }
+
     /// Whether this handle's runtime has begun to shut down.
     pub(crate) fn is_shut_down(&self) -> bool {
         match &self.inner {
@@ -664,9 +679,28 @@ impl Handle {
         }
     }
 
-    /// Whether both handles belong to one runtime.
-    pub(crate) fn same_runtime(&self, other: &Handle) -> bool {
-        self.id() == other.id()
+    /// Register a timer in this runtime's store from any thread; the entry is marked fired
+    /// when its deadline passes on the runtime's clock.
+    pub(crate) fn register_timer(
+        &self,
+        deadline: std::time::Instant,
+    ) -> Arc<crate::time::remote::RemoteTimer> {
+        let timer = crate::time::remote::RemoteTimer::new(deadline);
+        match &self.inner {
+            HandleInner::CurrentThread(s) => s.register_remote_timer(timer.clone()),
+            HandleInner::MultiThread(s) => s.insert_remote_timer(&timer),
+        }
+        timer
+    }
+
+    /// Give up a timer from `register_timer`.
+    pub(crate) fn cancel_timer(&self, timer: &crate::time::remote::RemoteTimer) {
+        if let Some(key) = timer.cancel() {
+            match &self.inner {
+                HandleInner::CurrentThread(s) => s.cancel_remote_timer(key),
+                HandleInner::MultiThread(s) => drop(s.with_timers(|t| t.remove(key))),
+            }
+        }
     }
 }
 

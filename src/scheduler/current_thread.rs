@@ -54,7 +54,8 @@ pub(crate) struct Config {
     /// Tokio's `enable_time` / `enable_io`, as compat reports them.
     pub(crate) time_enabled: bool,
     pub(crate) io_enabled: bool,
-    pub(crate) multi_thread: bool,
+    /// A `LocalRuntime`'s thread.
+    pub(crate) local_owner: Option<std::thread::ThreadId>,
 }
 
 impl Config {
@@ -67,6 +68,10 @@ impl Config {
 enum Injected {
     Spawn(OwnedTask, Notif),
     Wake(Notif),
+    /// A timer registered from another thread (time/remote.rs), to insert into the store.
+    Timer(Arc<crate::time::remote::RemoteTimer>),
+    /// Such a timer given up after it was inserted.
+    CancelTimer(crate::util::genslab::Key),
 }
 
 struct Inject {
@@ -173,6 +178,16 @@ impl Shared {
         self.remote_unparks.load(Relaxed)
     }
 
+    /// Register a timer from a thread that does not drive this runtime.
+    pub(crate) fn register_remote_timer(&self, timer: Arc<crate::time::remote::RemoteTimer>) {
+        self.push_remote(Injected::Timer(timer));
+    }
+
+    /// Remove a remote timer's store entry.
+    pub(crate) fn cancel_remote_timer(&self, key: crate::util::genslab::Key) {
+        self.push_remote(Injected::CancelTimer(key));
+    }
+
     /// Tasks and wakes queued from other threads.
     pub(crate) fn inject_depth(&self) -> usize {
         self.inject
@@ -185,7 +200,8 @@ impl Shared {
     /// Hand the core back (or in for the first time) and wake threads waiting for it.
     pub(crate) fn put_core(&self, core: Box<Core>) {
         *self.core_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(core);
-        let waiters = std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters =
+            std::mem::take(&mut *self.core_waiters.lock().unwrap_or_else(|e| e.into_inner()));
         for w in waiters {
             w.unpark();
         }
@@ -422,6 +438,17 @@ impl Core {
             match item {
                 Injected::Spawn(task, notified) => self.bind(task, notified),
                 Injected::Wake(notified) => self.run_queue.borrow_mut().push_back(notified),
+                Injected::Timer(timer) => {
+                    if !timer.is_cancelled() {
+                        let waker = Waker::from(timer.clone());
+                        let key = self.timers.borrow_mut().insert(timer.deadline, waker);
+                        timer.inserted(key);
+                    }
+                }
+                Injected::CancelTimer(key) => {
+                    let waker = self.timers.borrow_mut().remove(key);
+                    drop(waker);
+                }
             }
         }
     }
@@ -470,7 +497,9 @@ impl Core {
             let mut ran = 0;
             while ran < interval {
                 let tick = (self.polls.get() as u32).wrapping_add(ran);
-                let Some(task) = self.next_task(tick) else { break };
+                let Some(task) = self.next_task(tick) else {
+                    break;
+                };
                 task.run();
                 ran += 1;
             }
@@ -585,6 +614,7 @@ impl Core {
                     task.shutdown();
                 }
                 Injected::Wake(notified) => drop(notified),
+                Injected::Timer(_) | Injected::CancelTimer(_) => {}
             }
         }
         loop {

@@ -11,6 +11,7 @@ pub(crate) mod current_thread;
 mod loom_tests;
 pub(crate) mod multi_thread;
 pub(crate) mod queue;
+mod spare;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 

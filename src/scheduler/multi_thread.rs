@@ -28,7 +28,10 @@
 //!    registry shard the task's id selects (`Shared::shard`), which never changes.
 //! 6. **Shutdown** runs in phases separated by a barrier: every worker stops polling; each
 //!    shuts down the tasks whose home it is (so their ops are cancelled on the right ring);
-//!    then each drops what is left in its queues and shuts its ring down.
+//!    then each drops what is left in its queues and shuts its ring down. A worker inside
+//!    `block_in_place` polls nothing else, so it is excused from the barriers while it is
+//!    there (its closure may be waiting for a task the others are about to cancel); when it
+//!    comes back it runs the phases it missed on its own, for its own tasks and ring.
 //! 7. **Timer sleeper.** At most one parked worker sleeps with a timeout (the timers' next
 //!    deadline, recorded with it under the timers lock); the others sleep until I/O or an
 //!    unpark. Any change to the store under that lock that makes the next deadline earlier
@@ -44,7 +47,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
-use crate::loom::sync::{Barrier, Condvar, Mutex, MutexGuard, OnceLock};
+use crate::loom::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::current_thread::Config;
@@ -83,13 +86,16 @@ struct SharedTimers {
 }
 
 /// What other threads may touch of one worker.
-struct Remote {
+pub(crate) struct Remote {
     /// Stealable tasks (rule 2).
-    queue: RunQueue<Notif>,
+    pub(crate) queue: RunQueue<Notif>,
     /// Tasks bound to this worker, woken on another thread.
     inbox: RunQueue<Notif>,
     park: ParkState,
-    eventfd: super::WakeFd,
+    /// Set when the worker starts (a spare slot's on its first activation, spare.rs).
+    pub(crate) eventfd: std::sync::OnceLock<super::WakeFd>,
+    /// Whether a worker runs this slot (always, for the regular workers; spare rule 8).
+    pub(crate) active: std::sync::atomic::AtomicBool,
     polls: AtomicU64,
     driver_stats: Mutex<DriverStats>,
     stats: crate::runtime::metrics::WorkerStats,
@@ -97,16 +103,25 @@ struct Remote {
 
 /// The part of the runtime every task, waker and handle can reach.
 pub(crate) struct Shared {
-    remotes: Box<[Remote]>,
-    inject: RunQueue<Notif>,
-    idle: Idle,
+    /// The regular workers' slots, then the spare slots (spare.rs).
+    pub(crate) remotes: Box<[Remote]>,
+    /// How many of `remotes` are regular workers.
+    regular: usize,
+    pub(crate) inject: RunQueue<Notif>,
+    pub(crate) idle: Idle,
     owned: Box<[Mutex<Owned>]>,
     timers: Mutex<SharedTimers>,
     pub(crate) config: Config,
     pub(crate) blocking: BlockingPool,
     pub(crate) panicked: AtomicBool,
-    shutdown: AtomicBool,
-    barrier: Barrier,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) phases: ShutdownPhases,
+    /// Workers (regular and spare) inside `block_in_place`, and workers running.
+    pub(crate) blocked: std::sync::atomic::AtomicUsize,
+    pub(crate) running: std::sync::atomic::AtomicUsize,
+    /// One past the highest slot ever activated: what stealing looks at.
+    pub(crate) slots_in_use: std::sync::atomic::AtomicUsize,
+    pub(crate) spare_threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
     unparks: AtomicU64,
     steals: AtomicU64,
     /// Tasks spawned and not finished.
@@ -142,6 +157,8 @@ pub(crate) struct Worker {
     searching: Cell<bool>,
     tick: Cell<u32>,
     polls: Cell<u64>,
+    /// A spare worker (spare.rs): it retires when no longer needed.
+    spare: bool,
     busy: crate::runtime::metrics::BusyClock,
     /// Inside `block_in_place`: wakes and spawns on this thread go where other workers see
     /// them, since this one will not look at its own queues until the closure returns.
@@ -155,18 +172,24 @@ pub(crate) fn new(
     blocking: BlockingPool,
 ) -> Result<(Arc<Shared>, Vec<Worker>), BuildError> {
     let workers = workers.max(1);
-    let mut remotes = Vec::with_capacity(workers);
+    let spares = SPARE_SLOTS.min(config.max_blocking_threads.max(1));
+    let mut remotes = Vec::with_capacity(workers + spares);
     let mut drivers = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let eventfd = super::WakeFd::new("a worker's wakeup eventfd")?;
-        let mut driver = Driver::new(ring, eventfd.as_raw_fd())?;
-        driver.multi_thread = true;
-        drivers.push(driver);
+    for i in 0..workers + spares {
+        let eventfd = std::sync::OnceLock::new();
+        if i < workers {
+            let fd = super::WakeFd::new("a worker's wakeup eventfd")?;
+            let mut driver = Driver::new(ring, fd.as_raw_fd())?;
+            driver.multi_thread = true;
+            drivers.push(driver);
+            let _ = eventfd.set(fd);
+        }
         remotes.push(Remote {
             queue: RunQueue::new(),
             inbox: RunQueue::new(),
             park: ParkState::new(),
             eventfd,
+            active: std::sync::atomic::AtomicBool::new(i < workers),
             polls: AtomicU64::new(0),
             driver_stats: Mutex::new(DriverStats::default()),
             stats: Default::default(),
@@ -174,6 +197,7 @@ pub(crate) fn new(
     }
     let shared = Arc::new(Shared {
         remotes: remotes.into_boxed_slice(),
+        regular: workers,
         inject: RunQueue::new(),
         idle: Idle::new(),
         owned: (0..OWNED_SHARDS)
@@ -192,7 +216,11 @@ pub(crate) fn new(
         blocking,
         panicked: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),
-        barrier: Barrier::new(workers),
+        phases: ShutdownPhases::new(workers),
+        blocked: std::sync::atomic::AtomicUsize::new(0),
+        running: std::sync::atomic::AtomicUsize::new(workers),
+        slots_in_use: std::sync::atomic::AtomicUsize::new(workers),
+        spare_threads: std::sync::Mutex::new(Vec::new()),
         unparks: AtomicU64::new(0),
         steals: AtomicU64::new(0),
         alive: crate::loom::sync::atomic::AtomicUsize::new(0),
@@ -203,8 +231,18 @@ pub(crate) fn new(
     let workers = drivers
         .into_iter()
         .enumerate()
-        .map(|(index, driver)| Worker {
-            shared: shared.clone(),
+        .map(|(index, driver)| Worker::new(shared.clone(), index, driver, false))
+        .collect();
+    Ok((shared, workers))
+}
+
+/// Spare slots after the regular workers (spare.rs), at most `max_blocking_threads`.
+const SPARE_SLOTS: usize = 64;
+
+impl Worker {
+    pub(crate) fn new(shared: Arc<Shared>, index: usize, driver: Driver, spare: bool) -> Worker {
+        Worker {
+            shared,
             index,
             lifo: Cell::new(None),
             lifo_runs: Cell::new(0),
@@ -214,11 +252,15 @@ pub(crate) fn new(
             searching: Cell::new(false),
             tick: Cell::new(0),
             polls: Cell::new(0),
+            spare,
             busy: crate::runtime::metrics::BusyClock::new(),
             in_blocking: Cell::new(false),
-        })
-        .collect();
-    Ok((shared, workers))
+        }
+    }
+
+    pub(crate) fn is_spare(&self) -> bool {
+        self.spare
+    }
 }
 
 impl Shared {
@@ -240,6 +282,22 @@ impl Shared {
             self.unpark(w);
         }
         out
+    }
+
+    /// Insert a timer from a thread that is not a worker. With no worker sleeping on a
+    /// deadline (none had a timer when it parked), one is woken to take the role (rule 7).
+    pub(crate) fn insert_remote_timer(&self, timer: &Arc<crate::time::remote::RemoteTimer>) {
+        let waker = std::task::Waker::from(timer.clone());
+        let (key, no_sleeper) = {
+            let mut t = self.timers.lock().unwrap_or_else(|e| e.into_inner());
+            (t.store.insert(timer.deadline, waker), t.sleeper.is_none())
+        };
+        timer.inserted(key);
+        // An earlier deadline than the sleeper's wakes it through `with_timers`' check.
+        self.with_timers(|_| ());
+        if no_sleeper {
+            self.notify_parked();
+        }
     }
 
     /// Let the workers run (`true`) or leave without running (`false`, when not every worker
@@ -287,8 +345,9 @@ impl Shared {
         self.owned[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Regular worker threads (spares come and go, spare.rs).
     pub(crate) fn workers(&self) -> usize {
-        self.remotes.len()
+        self.regular
     }
 
     /// Spawn from any thread. `sticky` pins the task to the worker that first polls it.
@@ -338,17 +397,19 @@ impl Shared {
     }
 
     /// New stealable work exists: wake one sleeping worker unless one is already searching.
-    fn notify_parked(&self) {
+    pub(crate) fn notify_parked(&self) {
         if let Some(w) = self.idle.worker_to_notify() {
             self.unpark(w);
         }
     }
 
-    fn unpark(&self, worker: usize) {
+    pub(crate) fn unpark(&self, worker: usize) {
         let remote = &self.remotes[worker];
         if remote.park.unpark() {
             self.unparks.fetch_add(1, Relaxed);
-            remote.eventfd.signal();
+            if let Some(fd) = remote.eventfd.get() {
+                fd.signal();
+            }
         }
     }
 
@@ -380,13 +441,16 @@ impl Shared {
 
     pub(crate) fn metrics(&self) -> WorkerMetrics {
         WorkerMetrics {
-            polls: self.remotes.iter().map(|r| r.polls.load(Relaxed)).collect(),
+            polls: self.remotes[..self.regular]
+                .iter()
+                .map(|r| r.polls.load(Relaxed))
+                .collect(),
             unparks: self.unparks.load(Relaxed),
             steals: self.steals.load(Relaxed),
         }
     }
 
-    /// The sum of every worker's driver counters, as of their last look at their rings.
+    /// Every worker's driver counters (spares' included), as of their last look at their rings.
     pub(crate) fn driver_stats(&self) -> Vec<DriverStats> {
         self.remotes
             .iter()
@@ -434,6 +498,92 @@ impl Shared {
             self.alive.fetch_sub(1, Relaxed);
             t.shutdown();
         }
+    }
+}
+
+/// Shutdown's barriers (rule 6), with workers inside `block_in_place` excused: a barrier opens
+/// when every worker has arrived or is excused, and stays open for latecomers.
+pub(crate) struct ShutdownPhases {
+    state: Mutex<PhaseState>,
+    changed: Condvar,
+}
+
+struct PhaseState {
+    arrived: [usize; 2],
+    open: [bool; 2],
+    excused: usize,
+    /// Workers taking part: the regular ones, plus spares while they run (spare rule 9).
+    workers: usize,
+}
+
+/// Keeps a worker excused until dropped.
+struct Excused<'a>(&'a ShutdownPhases);
+
+impl ShutdownPhases {
+    fn new(workers: usize) -> ShutdownPhases {
+        ShutdownPhases {
+            state: Mutex::new(PhaseState {
+                arrived: [0; 2],
+                open: [false; 2],
+                excused: 0,
+                workers,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PhaseState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn open_if_complete(&self, s: &mut PhaseState) {
+        for phase in 0..2 {
+            if !s.open[phase] && s.arrived[phase] + s.excused >= s.workers {
+                s.open[phase] = true;
+                self.changed.notify_all();
+            }
+        }
+    }
+
+    /// A spare starts: take part, unless shutdown's phases have begun (spare rule 9).
+    pub(crate) fn join(&self) -> bool {
+        let mut s = self.lock();
+        if s.arrived[0] > 0 {
+            return false;
+        }
+        s.workers += 1;
+        true
+    }
+
+    /// A spare retires.
+    pub(crate) fn leave(&self) {
+        let mut s = self.lock();
+        s.workers -= 1;
+        self.open_if_complete(&mut s);
+    }
+
+    fn excuse(&self) -> Excused<'_> {
+        let mut s = self.lock();
+        s.excused += 1;
+        self.open_if_complete(&mut s);
+        Excused(self)
+    }
+
+    /// Wait at barrier `phase` until it opens.
+    fn wait(&self, phase: usize) {
+        let mut s = self.lock();
+        s.arrived[phase] += 1;
+        self.open_if_complete(&mut s);
+        while !s.open[phase] {
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Drop for Excused<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.lock();
+        s.excused -= 1;
     }
 }
 
@@ -498,7 +648,7 @@ impl Schedule for Arc<Shared> {
 }
 
 impl Worker {
-    fn remote(&self) -> &Remote {
+    pub(crate) fn remote(&self) -> &Remote {
         &self.shared.remotes[self.index]
     }
 
@@ -552,6 +702,51 @@ impl Worker {
         }
     }
 
+    /// `block_in_place` on this worker: what may move goes to the other workers, `f` runs,
+    /// and meanwhile wakes and spawns on this thread go to the injection queue.
+    pub(crate) fn block_in_place<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Unblock<'a>(&'a Worker);
+        impl Drop for Unblock<'_> {
+            fn drop(&mut self) {
+                self.0.in_blocking.set(false);
+            }
+        }
+        struct Unblocked<'a>(&'a Arc<Shared>);
+        impl Drop for Unblocked<'_> {
+            fn drop(&mut self) {
+                self.0.blocked.fetch_sub(1, SeqCst);
+                // Spares may not be needed any more (spare.rs).
+                self.0.wake_spares();
+            }
+        }
+        let was = self.in_blocking.replace(true);
+        let _unblock = (!was).then_some(Unblock(self));
+        // Excused from the shutdown barriers meanwhile (rule 6).
+        let _excused = (!was).then(|| self.shared.phases.excuse());
+        let _unblocked = (!was).then(|| {
+            self.shared.blocked.fetch_add(1, SeqCst);
+            Unblocked(&self.shared)
+        });
+        if let Some(t) = self.lifo.take() {
+            self.remote().queue.push_back(t);
+        }
+        // Queued ops reach the kernel now, not after `f`.
+        self.with_driver(|d| d.flush_pending());
+        // Tokio moves the worker to another thread; a ring cannot move, so a spare worker
+        // takes over when every worker is blocked (spare.rs).
+        if !was {
+            self.shared.start_spare_if_all_blocked();
+        }
+        if !self.remote().queue.is_empty() || !self.shared.inject.is_empty() {
+            // Some worker must come and take them.
+            self.shared.notify_parked();
+            if let Some(w) = self.shared.idle.worker_to_notify() {
+                self.shared.unpark(w);
+            }
+        }
+        f()
+    }
+
     fn next_task(&self) -> Option<Notif> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
@@ -595,7 +790,7 @@ impl Worker {
         self.publish_counters();
     }
 
-    fn publish_counters(&self) {
+    pub(crate) fn publish_counters(&self) {
         let remote = self.remote();
         remote.polls.store(self.polls.get(), Relaxed);
         *remote
@@ -637,7 +832,7 @@ impl Worker {
     }
 
     /// Back from sleep: give up the timer-sleeper role (rule 7).
-    fn release_timer_role(&self) {
+    pub(crate) fn release_timer_role(&self) {
         let mut t = self.shared.timers.lock().unwrap_or_else(|e| e.into_inner());
         if t.sleeper.is_some_and(|(w, _)| w == self.index) {
             t.sleeper = None;
@@ -652,7 +847,7 @@ impl Worker {
             }
             self.searching.set(true);
         }
-        let n = self.shared.workers();
+        let n = self.shared.slots_in_use.load(Relaxed);
         let me = self.remote();
         let start = (self.tick.get() as usize) % n.max(1);
         for i in 0..n {
@@ -695,7 +890,7 @@ impl Worker {
         self.polls.set(self.polls.get() + 1);
     }
 
-    fn has_local_work(&self) -> bool {
+    pub(crate) fn has_local_work(&self) -> bool {
         // `lifo` is a Cell: take and put back to peek.
         let lifo = self.lifo.take();
         let has = lifo.is_some();
@@ -767,6 +962,11 @@ impl Worker {
         let _enter = unsafe { context::enter_worker(&self) };
         self.busy.start();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_loop()));
+        if outcome.is_ok() && self.spare && !self.shared.shutdown.load(SeqCst) {
+            // Not needed any more (spare.rs).
+            self.retire();
+            return;
+        }
         if let Err(payload) = outcome {
             // Task panics are caught by the harness; this is user code run outside a task (a
             // foreign waker, an op payload's drop) or a ring that cannot be entered. Keeping a
@@ -811,6 +1011,9 @@ impl Worker {
                 continue;
             }
             self.park();
+            if self.spare && self.should_retire() {
+                return;
+            }
         }
     }
 
@@ -822,10 +1025,10 @@ impl Worker {
         }
         // Off the sleeper list (a panic may have left us on it).
         self.shared.idle.wake(self.index);
-        self.shared.barrier.wait();
+        self.shared.phases.wait(0);
         let cancelled =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.cancel_my_tasks()));
-        self.shared.barrier.wait();
+        self.shared.phases.wait(1);
         let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.close_queues_and_ring()
         }));

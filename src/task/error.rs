@@ -106,6 +106,10 @@ impl std::error::Error for JoinError {}
 
 impl From<JoinError> for io::Error {
     fn from(err: JoinError) -> io::Error {
-        io::Error::other(err.to_string())
+        // Tokio's texts.
+        io::Error::other(match err.repr {
+            Repr::Cancelled => "task was cancelled",
+            Repr::Panic(_) => "task panicked",
+        })
     }
 }

@@ -20,7 +20,7 @@ pub(super) struct Harness<F: Future, S: 'static> {
     cell: NonNull<Cell<F, S>>,
 }
 
-impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
+impl<F: Future + 'static, S: Schedule> Harness<F, S> {
     /// # Safety
     /// `ptr` is the header of a live `Cell<F, S>` (rule 1).
     pub(super) unsafe fn from_raw(ptr: NonNull<Header>) -> Self {
@@ -127,8 +127,17 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     fn poll_future(&self, waker: &Waker) -> PollOutcome {
         let id = self.header().id;
         let _current = super::CurrentTaskGuard::enter(self.header_ptr());
+        /// Drops the future while a panic out of its `poll` unwinds (as Tokio does: its `Drop`
+        /// sees `thread::panicking()`); forgotten when the poll returns.
+        struct DropOnUnwind<'a, F: Future + 'static, S: Schedule>(&'a Harness<F, S>);
+        impl<F: Future + 'static, S: Schedule> Drop for DropOnUnwind<'_, F, S> {
+            fn drop(&mut self) {
+                self.0.store_stage(Stage::Consumed);
+            }
+        }
         let res = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.core().stage.with_mut(|ptr| {
+            let guard = DropOnUnwind(self);
+            let polled = self.core().stage.with_mut(|ptr| {
                 // SAFETY: rule 3 — we hold RUNNING, so we have the stage to ourselves; the cell
                 // never moves (rule 1), so pinning the future in place is sound.
                 let Stage::Running(future) = (unsafe { &mut *ptr }) else {
@@ -137,7 +146,9 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
                 // SAFETY: rule 1 — the cell never moves, so the future stays pinned in place.
                 let future = unsafe { Pin::new_unchecked(future) };
                 future.poll(&mut Context::from_waker(waker))
-            })
+            });
+            std::mem::forget(guard);
+            polled
         }));
         // Taken whatever the outcome, so a yield inside a poll that then finished cannot leak
         // into the next task's poll.
@@ -181,8 +192,8 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
         // through the scheduler.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
             if !snapshot.is_join_interested() {
-                // Rule 5: nobody will read it.
-                self.store_stage(Stage::Consumed);
+                // Rule 5: nobody will read it. Dropped with the task's id visible, as in Tokio.
+                super::with_task_id(self.header().id, || self.store_stage(Stage::Consumed));
             } else if snapshot.is_join_waker_set() {
                 // SAFETY: rule 6 — JOIN_WAKER is set, so we may read the waker.
                 unsafe { self.trailer().wake_join() };
@@ -254,16 +265,21 @@ impl<F: Future + Send + 'static, S: Schedule> Harness<F, S> {
     }
 
     pub(super) fn drop_join_handle_slow(self) {
+        let id = self.header().id;
         if self.state().try_drop_join_handle_last() {
             // We held the last reference: nobody else can touch the cell. The output is dropped
             // here, not inside dealloc, so a panicking drop cannot unwind through the free.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                super::with_task_id(id, || self.store_stage(Stage::Consumed))
+            }));
             self.dealloc();
             return;
         }
         let t = self.state().transition_to_join_handle_dropped();
         if t.drop_output {
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.store_stage(Stage::Consumed)));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                super::with_task_id(id, || self.store_stage(Stage::Consumed))
+            }));
         }
         if t.drop_waker {
             // SAFETY: rule 6 — JOIN_WAKER is clear, the waker is ours.

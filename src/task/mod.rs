@@ -21,8 +21,8 @@
 //!    thread that holds `RUNNING`. `RUNNING` is taken by `transition_to_running` or
 //!    `transition_to_shutdown` and released by `transition_to_idle` or `transition_to_complete`.
 //! 4. **The scheduler field** is written once, at allocation, and read-only afterwards; the
-//!    scheduler is `Send + Sync`, and every future is `Send`, which is what makes the handles
-//!    `Send`.
+//!    scheduler is `Send + Sync`, and every future is `Send` (but a `LocalSet`'s, rule 11),
+//!    which is what makes the handles `Send`.
 //! 5. **The output.** After `COMPLETE`, the output belongs to the `JoinHandle` while
 //!    `JOIN_INTEREST` is set, and to the runtime (which drops it) once it is clear.
 //! 6. **The join waker** in the trailer: while `JOIN_INTEREST` is set and `JOIN_WAKER` is clear,
@@ -45,6 +45,12 @@
 //!     holds one task reference (rule 2) so the header outlives it, and is released by the op
 //!     or resource itself. A count only goes up while its task is being polled, so a task
 //!     queued with both counts at zero stays stealable until it runs.
+//! 11. **Local tasks.** A task made by `new_local_task` (a `LocalSet`'s) may hold a future that
+//!     is not `Send`. Its scheduler runs its `Notified`s and shuts it down only on the set's
+//!     thread, and holds the registry reference until the future is gone; every other party
+//!     (wakers, `JoinHandle`, `AbortHandle`, from any thread) only touches the state word, the
+//!     join waker and the output — which is `Send` whenever the `JoinHandle` is. So the future
+//!     is polled and dropped on that one thread.
 //!
 //! Panics in a future's `poll` or `drop`, and in an output's `drop`, are caught in the harness;
 //! no unwinding crosses a vtable function.
@@ -55,6 +61,7 @@ mod error;
 mod harness;
 mod id;
 mod join;
+pub(crate) mod local;
 mod raw;
 mod state;
 
@@ -64,9 +71,10 @@ mod loom_tests;
 pub use self::error::JoinError;
 pub use self::id::Id;
 pub use self::join::{AbortHandle, JoinHandle};
+pub use self::local::{spawn_local, LocalEnterGuard, LocalSet, RunUntil};
 
 pub(crate) use self::core::{Header, Schedule};
-pub(crate) use self::raw::{new_task, Notified, Task};
+pub(crate) use self::raw::{new_local_task, new_task, Notified, Task};
 
 use std::cell::Cell;
 use std::future::Future;
@@ -132,11 +140,52 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    match crate::runtime::context::blocking_pool() {
-        Some(pool) => pool.spawn(f),
+    match crate::runtime::Handle::try_current() {
+        Some(handle) => handle.spawn_blocking(f),
         None => panic!(
             "ringolo::task::spawn_blocking must be called from the context of a ringolo runtime"
         ),
+    }
+}
+
+/// Run a blocking closure on this thread, letting the runtime's other work go on meanwhile.
+///
+/// On a multi-thread worker, the worker first hands the tasks it holds that may move to the
+/// other workers, and while `f` runs, tasks woken or spawned on this thread go to them too.
+/// Tasks bound to this worker's ring (an op in flight, a ring-bound resource) wait until `f`
+/// returns: unlike Tokio, which moves the whole worker to a new thread, ringolo cannot move a
+/// ring. Inside `f` the runtime is entered but not driven: `f` may spawn, and may `block_on`
+/// (this runtime's `Handle` or another runtime). Outside any runtime, on the blocking pool, in
+/// `Handle::block_on` and on a multi-thread runtime's `block_on` thread, `f` just runs.
+///
+/// # Panics
+/// On a current-thread runtime's thread and inside a `LocalSet`, with Tokio's message.
+#[track_caller]
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    use crate::runtime::context;
+    const REFUSED: &str = "can call blocking only when running on the multi-threaded runtime";
+    if local::is_running() {
+        panic!("{}", REFUSED);
+    }
+    // A current-thread runtime's thread inside `Runtime::block_on` (not `Handle::block_on`,
+    // where Tokio allows it too).
+    if context::with_core(|core| core.multi_thread().is_none() && core.via_runtime.get())
+        .unwrap_or(false)
+    {
+        panic!("{}", REFUSED);
+    }
+    let handle = context::handle();
+    let mut f = Some(f);
+    let on_worker = context::with_worker(|w| {
+        let f = f.take().expect("set above");
+        w.block_in_place(|| context::exit_runtime(handle.clone(), f))
+    });
+    match on_worker {
+        Some(out) => out,
+        None => context::exit_runtime(handle, f.take().expect("not taken")),
     }
 }
 
@@ -173,6 +222,45 @@ thread_local! {
     static IMMEDIATE_LEFT: Cell<u32> = const { Cell::new(IMMEDIATE_BUDGET) };
     /// Set by `yield_now` when it deferred a self-wake; read and cleared by the harness.
     static SELF_YIELD: Cell<bool> = const { Cell::new(false) };
+    /// The id `task::id()` reports while a task's output is dropped outside its poll (by its
+    /// `JoinHandle`, on whatever thread), as Tokio does.
+    static DROPPING_ID: Cell<Option<Id>> = const { Cell::new(None) };
+}
+
+/// Report `id` from `task::id()` while `f` runs (dropping that task's output or future
+/// outside a poll).
+pub(crate) fn with_task_id<R>(id: Id, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Id>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DROPPING_ID.try_with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DROPPING_ID.with(|d| d.replace(Some(id))));
+    f()
+}
+
+/// Run `f` with the immediate-completion budget unlimited (`compat::task::unconstrained`),
+/// restoring what was left afterwards.
+pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = IMMEDIATE_LEFT.try_with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(IMMEDIATE_LEFT.with(|b| b.replace(u32::MAX)));
+    f()
+}
+
+/// Whether the polled task has immediate-completion budget left.
+pub(crate) fn has_immediate_budget() -> bool {
+    IMMEDIATE_LEFT.with(|b| b.get() > 0)
+}
+
+/// Give back one unit of budget taken by `take_immediate_budget` (nothing came of it).
+pub(crate) fn return_immediate_budget() {
+    IMMEDIATE_LEFT.with(|b| b.set(b.get().saturating_add(1)));
 }
 
 /// What a [`RingBinding`] counts.
@@ -313,6 +401,9 @@ pub fn id() -> Id {
 
 /// The id of the task being polled, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
+    if let Some(id) = DROPPING_ID.with(|d| d.get()) {
+        return Some(id);
+    }
     let current = CURRENT_TASK.with(|c| c.get());
     // SAFETY: rule 9 — a non-null CURRENT_TASK is a task this thread is polling, whose
     // reference the harness holds for the whole poll.

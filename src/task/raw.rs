@@ -92,8 +92,9 @@ pub(crate) struct Task<S: 'static> {
 /// A task that is due to be polled. At most one exists per task (rule 8).
 pub(crate) struct Notified<S: 'static>(Task<S>);
 
-// SAFETY: rule 4 — tasks are only created from `Send` futures with `Send + Sync` schedulers, and
-// every cross-thread access goes through the atomic state word.
+// SAFETY: rule 4 — tasks are created from `Send` futures with `Send + Sync` schedulers (or kept
+// on one thread by their scheduler, rule 11), and every cross-thread access goes through the
+// atomic state word.
 unsafe impl<S> Send for Task<S> {}
 // SAFETY: rule 4, as above.
 unsafe impl<S> Sync for Task<S> {}
@@ -167,6 +168,41 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: rule 4 — the future is `Send`, so the task may be polled and dropped anywhere.
+    unsafe { new_task_unchecked(future, scheduler, id) }
+}
+
+/// Allocate a task whose future need not be `Send` (a `LocalSet`'s).
+///
+/// # Safety
+/// Rule 11: `scheduler` runs the task's `Notified`s and shuts it down only on the thread that
+/// calls this, and keeps its registry reference until the future is gone, so the future is
+/// polled and dropped on this thread alone.
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+) -> (Task<S>, Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    // SAFETY: rule 11, per the caller's contract.
+    unsafe { new_task_unchecked(future, scheduler, id) }
+}
+
+/// # Safety
+/// The future is `Send` (rule 4), or the caller keeps it on one thread (rule 11).
+unsafe fn new_task_unchecked<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+) -> (Task<S>, Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    S: Schedule,
+{
     let ptr = Cell::new(future, scheduler, id, vtable::<F, S>()).cast::<Header>();
     // SAFETY: rule 2 — the state starts with three references (state.rs `INITIAL`), one per
     // handle created here.
@@ -180,8 +216,7 @@ where
 
 fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     &Vtable {
@@ -194,12 +229,12 @@ where
     }
 }
 
-unsafe fn poll<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1 — the vtable entry was built for `Cell<F, S>`.
     unsafe { Harness::<F, S>::from_raw(ptr) }.poll();
 }
 
-unsafe fn schedule<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn schedule<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1; the caller counted a reference for the new Notified.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
     // SAFETY: rule 4, as above.
@@ -207,12 +242,12 @@ unsafe fn schedule<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>
     harness.scheduler().schedule(Notified(task));
 }
 
-unsafe fn dealloc<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1 — the last reference is gone; the cell came from `Cell::new`.
     unsafe { Cell::<F, S>::free(ptr.cast()) };
 }
 
-unsafe fn try_read_output<F: Future + Send + 'static, S: Schedule>(
+unsafe fn try_read_output<F: Future + 'static, S: Schedule>(
     ptr: NonNull<Header>,
     dst: *mut (),
     waker: &Waker,
@@ -221,12 +256,12 @@ unsafe fn try_read_output<F: Future + Send + 'static, S: Schedule>(
     unsafe { Harness::<F, S>::from_raw(ptr).try_read_output(dst.cast(), waker) }
 }
 
-unsafe fn drop_join_handle_slow<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn drop_join_handle_slow<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1.
     unsafe { Harness::<F, S>::from_raw(ptr) }.drop_join_handle_slow();
 }
 
-unsafe fn shutdown<F: Future + Send + 'static, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn shutdown<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: rule 1.
     unsafe { Harness::<F, S>::from_raw(ptr) }.shutdown();
 }

@@ -18,7 +18,7 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    fn next_timeout(self, timeout: Instant, now: Instant, period: Duration) -> Instant {
+    pub(crate) fn next_timeout(self, timeout: Instant, now: Instant, period: Duration) -> Instant {
         match self {
             MissedTickBehavior::Burst => timeout + period,
             MissedTickBehavior::Delay => now + period,

@@ -7,6 +7,7 @@
 
 mod clock;
 mod interval;
+pub(crate) mod remote;
 mod sleep;
 mod store;
 mod tick;

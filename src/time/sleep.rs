@@ -62,11 +62,9 @@ impl Sleep {
 
     fn deregister(&mut self) {
         if let Some((key, store)) = self.entry.take() {
-            context::with_timers(|t| {
-                if t.id() == store {
-                    t.remove(key);
-                }
-            });
+            let waker =
+                context::with_timers(|t| if t.id() == store { t.remove(key) } else { None });
+            drop(waker);
         }
     }
 }

@@ -134,11 +134,15 @@ impl TimerStore {
         self.entries.get_mut(key)?.waker.replace(waker)
     }
 
-    pub(crate) fn remove(&mut self, key: Key) {
-        self.entries.remove(key);
+    /// Forget timer `key`; hands back its waker, for the caller to drop outside the store's
+    /// borrow (a waker's drop is user code, which may drop another timer).
+    #[must_use = "drop the waker outside the store's borrow"]
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Waker> {
+        let waker = self.entries.remove(key).and_then(|e| e.waker);
         if self.queued > 1024 && self.queued > 2 * self.entries.len() {
             self.compact();
         }
+        waker
     }
 
     fn compact(&mut self) {

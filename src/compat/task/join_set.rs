@@ -1,0 +1,353 @@
+//! `tokio::task::JoinSet`: a set of tasks joined in the order they finish.
+//!
+//! Each task's `JoinHandle` is polled with a waker of its own entry, which queues the entry on
+//! the set's ready list and wakes whoever waits in `join_next`; `join_next` polls only queued
+//! entries, so a set of a million tasks costs nothing per wake-up beyond the task that woke.
+//! A new entry starts queued, so its first poll registers its waker.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::panic;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::{AbortHandle, Id, JoinError, JoinHandle, LocalSet};
+use crate::compat::runtime::Handle;
+
+/// Stands for `tokio::task::JoinSet`. Dropping it aborts every task still in it.
+pub struct JoinSet<T> {
+    entries: slab::Slab<Entry<T>>,
+    ready: Arc<Ready>,
+}
+
+struct Entry<T> {
+    handle: JoinHandle<T>,
+    waker: Arc<EntryWaker>,
+}
+
+/// The entries to poll next, and the waker of whoever waits for one.
+struct Ready {
+    inner: Mutex<ReadyInner>,
+}
+
+#[derive(Default)]
+struct ReadyInner {
+    keys: VecDeque<usize>,
+    parent: Option<Waker>,
+}
+
+struct EntryWaker {
+    key: usize,
+    /// Set while the entry is on the ready list (so it is queued once).
+    queued: AtomicBool,
+    ready: Arc<Ready>,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let parent = {
+            let mut inner = self.ready.lock();
+            inner.keys.push_back(self.key);
+            inner.parent.take()
+        };
+        // User code: outside the lock.
+        if let Some(w) = parent {
+            w.wake();
+        }
+    }
+}
+
+impl Ready {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadyInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<T> JoinSet<T> {
+    /// Stands for `JoinSet::new`.
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            entries: slab::Slab::new(),
+            ready: Arc::new(Ready {
+                inner: Mutex::new(ReadyInner::default()),
+            }),
+        }
+    }
+
+    /// Stands for `JoinSet::len`: tasks spawned and not yet joined (finished ones included).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Stands for `JoinSet::is_empty`.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Queue `key` to be polled (a new entry).
+    fn queue(&self, key: usize) {
+        self.ready.lock().keys.push_back(key);
+    }
+
+    fn push(&mut self, handle: JoinHandle<T>) -> AbortHandle {
+        let abort = handle.abort_handle();
+        let entry = self.entries.vacant_entry();
+        let key = entry.key();
+        entry.insert(Entry {
+            handle,
+            waker: Arc::new(EntryWaker {
+                key,
+                queued: AtomicBool::new(true),
+                ready: self.ready.clone(),
+            }),
+        });
+        self.queue(key);
+        abort
+    }
+
+    /// Stands for `JoinSet::spawn`: spawn onto the current runtime.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn spawn<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.push(crate::compat::task::spawn(task))
+    }
+
+    /// Stands for `JoinSet::spawn_on`.
+    #[track_caller]
+    pub fn spawn_on<F>(&mut self, task: F, handle: &Handle) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.push(handle.spawn(task))
+    }
+
+    /// Stands for `JoinSet::spawn_local`: onto the current `LocalSet` or `LocalRuntime`.
+    ///
+    /// # Panics
+    /// Elsewhere, with Tokio's message.
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        self.push(crate::task::spawn_local(task))
+    }
+
+    /// Stands for `JoinSet::spawn_local_on`.
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, task: F, local_set: &LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        self.push(local_set.native().spawn_local(task))
+    }
+
+    /// Stands for `JoinSet::spawn_blocking`.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.push(crate::compat::task::spawn_blocking(f))
+    }
+
+    /// Stands for `JoinSet::spawn_blocking_on`.
+    #[track_caller]
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.push(handle.spawn_blocking(f))
+    }
+
+    /// Stands for `JoinSet::join_next`: the output of the next task to finish, `None` when
+    /// the set is empty. Cancel-safe.
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    /// Stands for `JoinSet::join_next_with_id`.
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
+    /// Stands for `JoinSet::try_join_next`: a finished task's output, without waiting.
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|res| res.map(|(_, out)| out))
+    }
+
+    /// Stands for `JoinSet::try_join_next_with_id`.
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        let noop = Waker::noop();
+        let mut cx = Context::from_waker(noop);
+        match self.poll_next_entry(&mut cx, false) {
+            Poll::Ready(out) => out,
+            Poll::Pending => None,
+        }
+    }
+
+    /// Stands for `JoinSet::poll_join_next`.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx)
+            .map(|res| res.map(|res| res.map(|(_, out)| out)))
+    }
+
+    /// Stands for `JoinSet::poll_join_next_with_id`.
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        self.poll_next_entry(cx, true)
+    }
+
+    /// Poll queued entries until one is done. With `register`, wait for the next wake-up with
+    /// `cx`'s waker when none is.
+    fn poll_next_entry(
+        &mut self,
+        cx: &mut Context<'_>,
+        register: bool,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        if self.entries.is_empty() {
+            return Poll::Ready(None);
+        }
+        loop {
+            let key = {
+                let mut inner = self.ready.lock();
+                match inner.keys.pop_front() {
+                    Some(key) => key,
+                    None => {
+                        if !register {
+                            return Poll::Pending;
+                        }
+                        let old = match &inner.parent {
+                            Some(w) if w.will_wake(cx.waker()) => None,
+                            _ => inner.parent.replace(cx.waker().clone()),
+                        };
+                        drop(inner);
+                        // The replaced waker is user code: dropped outside the lock.
+                        drop(old);
+                        return Poll::Pending;
+                    }
+                }
+            };
+            let Some(entry) = self.entries.get_mut(key) else {
+                continue;
+            };
+            entry.waker.queued.store(false, Ordering::Release);
+            let waker = Waker::from(entry.waker.clone());
+            let mut entry_cx = Context::from_waker(&waker);
+            if let Poll::Ready(res) = Pin::new(&mut entry.handle).poll(&mut entry_cx) {
+                let entry = self.entries.remove(key);
+                let id = entry.handle.id();
+                return Poll::Ready(Some(res.map(|out| (id, out))));
+            }
+        }
+    }
+
+    /// Stands for `JoinSet::join_all`: every output, in the order the tasks finish.
+    ///
+    /// # Panics
+    /// Resumes the panic of a task that panicked (the other tasks are aborted with the set);
+    /// panics when a task was cancelled.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut output = Vec::with_capacity(self.len());
+        while let Some(res) = self.join_next().await {
+            match res {
+                Ok(t) => output.push(t),
+                Err(err) if err.is_panic() => panic::resume_unwind(err.into_panic()),
+                Err(err) => panic!("{err}"),
+            }
+        }
+        output
+    }
+
+    /// Stands for `JoinSet::abort_all`: abort every task; they stay in the set until joined.
+    pub fn abort_all(&mut self) {
+        for (_, entry) in self.entries.iter() {
+            entry.handle.abort();
+        }
+    }
+
+    /// Stands for `JoinSet::detach_all`: remove every task, letting them run on.
+    pub fn detach_all(&mut self) {
+        self.entries.clear();
+        self.ready.lock().keys.clear();
+    }
+
+    /// Stands for `JoinSet::shutdown`: abort every task and wait for all of them to finish.
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
+}
+
+impl<T> Default for JoinSet<T> {
+    fn default() -> JoinSet<T> {
+        JoinSet::new()
+    }
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet").field("len", &self.len()).finish()
+    }
+}
+
+/// Stands for Tokio's `impl FromIterator for JoinSet`: spawns every future.
+impl<T, F> std::iter::FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+/// Stands for Tokio's `impl Extend for JoinSet`: spawns every future.
+impl<T, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
+        for task in iter {
+            self.spawn(task);
+        }
+    }
+}
