@@ -78,3 +78,15 @@ fn cp_copies_a_file_exactly() {
     assert!(!out.status.success(), "copying a missing file must fail");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn from_tokio_example_runs() {
+    let out = Command::new(example("from_tokio")).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("echoed \"hello\""), "{stdout}");
+}

@@ -11,12 +11,12 @@ use std::time::Duration;
 use ringolo::runtime::Builder;
 use ringolo::task::{self, LocalSet};
 
-/// Panics when dropped on another thread than the one that made it.
-struct ThreadBound(std::thread::ThreadId, Rc<()>);
+/// Panics when dropped on another thread than the one that made it; not `Send` (an `Rc`).
+struct ThreadBound(std::thread::ThreadId, std::marker::PhantomData<Rc<()>>);
 
 impl ThreadBound {
     fn new() -> ThreadBound {
-        ThreadBound(std::thread::current().id(), Rc::new(()))
+        ThreadBound(std::thread::current().id(), std::marker::PhantomData)
     }
 }
 
@@ -253,4 +253,35 @@ fn shutdown_does_not_wait_for_a_worker_stuck_in_block_in_place() {
     done_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the runtime shut down");
+}
+
+/// Regression: a spare started and retired over and over (one worker, one spare slot) must
+/// leave the idle bookkeeping as it found it — a spare that retired while searching once kept
+/// every parked worker from being woken again.
+#[test]
+fn spares_come_and_go_without_stranding_work() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = rt.handle();
+    let rt = Arc::new(rt);
+    let rt2 = rt.clone();
+    std::thread::spawn(move || {
+        for _ in 0..200 {
+            let h = h.clone();
+            rt2.block_on(async move {
+                ringolo::spawn(async move {
+                    task::block_in_place(|| h.block_on(async { task::block_in_place(|| {}) }));
+                })
+                .await
+                .unwrap()
+            });
+        }
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("200 rounds of nested block_in_place finished");
 }

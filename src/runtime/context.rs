@@ -267,6 +267,22 @@ pub(crate) fn with_timers<R>(f: impl FnOnce(&mut TimerStore) -> R) -> Option<R> 
     })
 }
 
+/// The current runtime's clock: of the innermost entered runtime when it is more recent than
+/// what this thread drives, else of what it drives (a multi-thread runtime's clock cannot be
+/// paused, so a worker reads the system clock), else the system clock.
+pub(crate) fn clock_now() -> std::time::Instant {
+    if has_entered_handle() {
+        if let Some(h) = entered_handle() {
+            return h.clock_now();
+        }
+    }
+    with_current(|d| match d {
+        Driving::Thread(core) => core.timers.borrow_mut().now(),
+        Driving::Worker(_) => std::time::Instant::now(),
+    })
+    .unwrap_or_else(std::time::Instant::now)
+}
+
 /// Whether this thread drives part of a multi-thread runtime (where the clock cannot be
 /// paused).
 pub(crate) fn is_multi_thread() -> bool {

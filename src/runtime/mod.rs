@@ -664,6 +664,16 @@ impl Handle {
         };
         !pool.is_shut_down()
     }
+    /// The runtime's clock (paused or not), from any thread.
+    pub(crate) fn clock_now(&self) -> std::time::Instant {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => {
+                s.clock.lock().unwrap_or_else(|e| e.into_inner()).now()
+            }
+            HandleInner::MultiThread(_) => std::time::Instant::now(),
+        }
+    }
+
     /// Make a parked current-thread runtime look at its queues and clock again.
     pub(crate) fn unpark(&self) {
         if let HandleInner::CurrentThread(s) = &self.inner {

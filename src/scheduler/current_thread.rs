@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     core_waiters: std::sync::Mutex<Vec<Arc<crate::runtime::park::Parker>>>,
     /// Set once the runtime began to shut down: no `block_on` waits for the core any more.
     pub(crate) shut_down: AtomicBool,
+    /// The timer store's clock, for threads that entered the runtime without driving it.
+    pub(crate) clock: Arc<std::sync::Mutex<crate::time::clock::Clock>>,
 }
 
 /// What the driving thread owns: queues, registry, ring and timers. Moved into the thread-local
@@ -335,6 +337,7 @@ pub(crate) fn new_with_pool(
 ) -> Result<(Arc<Shared>, Box<Core>), BuildError> {
     let eventfd = super::WakeFd::new("the wakeup eventfd")?;
     let driver = Driver::new(ring, eventfd.as_raw_fd())?;
+    let timers = TimerStore::new();
     let shared = Arc::new(Shared {
         inject: Mutex::new(Inject {
             queue: VecDeque::new(),
@@ -352,13 +355,14 @@ pub(crate) fn new_with_pool(
         core_slot: std::sync::Mutex::new(None),
         core_waiters: std::sync::Mutex::new(Vec::new()),
         shut_down: AtomicBool::new(false),
+        clock: timers.clock_mirror(),
     });
     let core = Box::new(Core {
         shared: shared.clone(),
         run_queue: RefCell::new(VecDeque::with_capacity(256)),
         owned: RefCell::new(slab::Slab::new()),
         driver: RefCell::new(driver),
-        timers: RefCell::new(TimerStore::new()),
+        timers: RefCell::new(timers),
         polls: Cell::new(0),
         deferred: Cell::new(Deferred::default()),
         closed: Cell::new(false),
@@ -504,7 +508,11 @@ impl Core {
                 ran += 1;
             }
             self.polls.set(self.polls.get() + ran as u64);
-            if self.mt.as_ref().is_some_and(|mt| mt.is_shut_down()) {
+            if self
+                .mt
+                .as_ref()
+                .is_some_and(|mt| mt.worker_panicked.load(Acquire))
+            {
                 panic!(
                     "ringolo: the multi-thread runtime shut down (a worker thread panicked outside \
                      any task; see the message above)"
@@ -534,7 +542,7 @@ impl Core {
         };
         let (deadline, paused) = {
             let mut timers = self.timers.borrow_mut();
-            (timers.next_deadline(), timers.clock_mut().is_paused())
+            (timers.next_deadline(), timers.is_paused())
         };
         // A paused clock jumps ahead only when nothing can make progress without it: no task
         // ready and no blocking call outstanding (its result may arrive first, as in Tokio).
@@ -542,7 +550,7 @@ impl Core {
         if let (true, Some(deadline), true) = (auto_advance, deadline, is_idle()) {
             self.with_driver(|d| d.poll_completions());
             if is_idle() {
-                self.timers.borrow_mut().clock_mut().advance_to(deadline);
+                self.timers.borrow_mut().advance_to(deadline);
             }
         } else {
             let timeout =

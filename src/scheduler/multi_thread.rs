@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingPool,
     pub(crate) panicked: AtomicBool,
     pub(crate) shutdown: AtomicBool,
+    /// A worker panicked outside any task and shut the runtime down.
+    pub(crate) worker_panicked: AtomicBool,
     pub(crate) phases: ShutdownPhases,
     /// Workers (regular and spare) inside `block_in_place`, and workers running.
     pub(crate) blocked: std::sync::atomic::AtomicUsize,
@@ -216,6 +218,7 @@ pub(crate) fn new(
         blocking,
         panicked: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),
+        worker_panicked: AtomicBool::new(false),
         phases: ShutdownPhases::new(workers),
         blocked: std::sync::atomic::AtomicUsize::new(0),
         running: std::sync::atomic::AtomicUsize::new(workers),
@@ -260,6 +263,13 @@ impl Worker {
 
     pub(crate) fn is_spare(&self) -> bool {
         self.spare
+    }
+
+    /// Leave the searching state, if in it.
+    pub(crate) fn stop_searching(&self) {
+        if self.searching.replace(false) {
+            self.shared.idle.stop_searching();
+        }
     }
 }
 
@@ -971,6 +981,7 @@ impl Worker {
             // Task panics are caught by the harness; this is user code run outside a task (a
             // foreign waker, an op payload's drop) or a ring that cannot be entered. Keeping a
             // worker short would strand the tasks bound to it, so the runtime shuts down.
+            self.shared.worker_panicked.store(true, SeqCst);
             self.shared.begin_shutdown();
             if let Some(core) = self.shared.block_on.get() {
                 core.unpark();

@@ -122,6 +122,9 @@ impl Worker {
     /// Give the slot back (rule 8) and leave the shutdown phases (rule 9).
     pub(crate) fn retire(&self) {
         let shared = self.shared();
+        // A spare woken as a searcher stops searching, or no sleeper would ever be woken for
+        // new work again (the idle protocol allows one searcher at a time).
+        self.stop_searching();
         // Stealable work left here goes where the others look.
         for t in self.remote().queue.drain() {
             shared.inject.push_back(t);
@@ -135,8 +138,5 @@ impl Worker {
         self.remote().active.store(false, SeqCst);
         // Work it handed over, and a timer it may have slept for, need a worker.
         shared.notify_parked();
-        if let Some(w) = shared.idle.worker_to_notify() {
-            shared.unpark(w);
-        }
     }
 }

@@ -5,7 +5,7 @@
 //! `io_uring_enter` with the nearest deadline as the timeout, so 100k sleeps cost one kernel
 //! wait, and the clock can be paused (`pause`, `advance`, `resume`) for tests.
 
-mod clock;
+pub(crate) mod clock;
 mod interval;
 pub(crate) mod remote;
 mod sleep;
@@ -26,7 +26,7 @@ use crate::runtime::context;
 /// The runtime clock's current instant: real time, or the virtual time while paused. Outside a
 /// runtime, real time.
 pub fn now() -> Instant {
-    context::with_timers(|t| t.now()).unwrap_or_else(Instant::now)
+    context::clock_now()
 }
 
 /// About 30 years from now: what an overflowing deadline saturates to.
@@ -55,7 +55,7 @@ pub fn pause() {
 /// Outside a runtime, or if the clock is not paused.
 #[track_caller]
 pub fn resume() {
-    let resumed = context::with_timers(|t| t.clock_mut().resume())
+    let resumed = context::with_timers(|t| t.resume())
         .expect("ringolo::time::resume called outside a ringolo runtime");
     assert!(resumed, "time is not frozen");
 }
@@ -68,7 +68,7 @@ pub fn resume() {
 pub async fn advance(duration: Duration) {
     let mut due = Vec::new();
     let advanced = context::with_timers(|t| {
-        let advanced = t.clock_mut().advance(duration);
+        let advanced = t.advance(duration);
         let now = t.now();
         t.fire(now, &mut due);
         advanced

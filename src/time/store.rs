@@ -32,6 +32,10 @@ pub(crate) struct TimerStore {
     /// A lower bound of the clock: the last instant read.
     last_now: Instant,
     clock: Clock,
+    /// A copy of `clock` for threads that have the runtime entered but do not drive it
+    /// (`Instant::now()` there reads this runtime's clock, paused or not); written on every
+    /// change of the clock, which is rare (pause, resume, advance).
+    mirror: std::sync::Arc<std::sync::Mutex<Clock>>,
     id: u64,
 }
 
@@ -46,6 +50,7 @@ impl TimerStore {
             queued: 0,
             last_now: origin,
             clock: Clock::Real,
+            mirror: std::sync::Arc::new(std::sync::Mutex::new(Clock::Real)),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -76,10 +81,40 @@ impl TimerStore {
         let aligned = self.origin + Duration::from_millis(self.tick_of(now));
         self.clock = Clock::Frozen(aligned);
         self.last_now = aligned;
+        self.publish();
     }
 
-    pub(crate) fn clock_mut(&mut self) -> &mut Clock {
-        &mut self.clock
+    /// The clock's copy for threads that do not drive this store.
+    pub(crate) fn clock_mirror(&self) -> std::sync::Arc<std::sync::Mutex<Clock>> {
+        self.mirror.clone()
+    }
+
+    fn publish(&self) {
+        *self.mirror.lock().unwrap_or_else(|e| e.into_inner()) = self.clock;
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    /// Resume a paused clock; false when it was not paused.
+    pub(crate) fn resume(&mut self) -> bool {
+        let done = self.clock.resume();
+        self.publish();
+        done
+    }
+
+    /// Move a paused clock forward; false when it is not paused.
+    pub(crate) fn advance(&mut self, by: Duration) -> bool {
+        let done = self.clock.advance(by);
+        self.publish();
+        done
+    }
+
+    /// Move a paused clock forward to `to` (never backwards).
+    pub(crate) fn advance_to(&mut self, to: Instant) {
+        self.clock.advance_to(to);
+        self.publish();
     }
 
     /// Deadlines round up to the next millisecond, so a timer never fires early.

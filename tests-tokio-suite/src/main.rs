@@ -303,7 +303,7 @@ fn run(options: &Options) -> Result<ExitCode, String> {
         options.jobs
     );
     let timeout = options.timeout;
-    let jobs: Vec<Box<dyn FnOnce() -> (String, usize, runner::FileResult) + Send>> = planned
+    let jobs: Vec<runner::Job<(String, usize, runner::FileResult)>> = planned
         .into_iter()
         .map(|p| {
             let crate_dir = generated.dir.clone();

@@ -185,14 +185,14 @@ fn join(r: Reader) -> String {
     r.join().unwrap_or_default()
 }
 
+/// One job for `parallel`.
+pub type Job<T> = Box<dyn FnOnce() -> T + Send>;
+
 /// Run `jobs` closures, `parallel` at a time, in order of submission.
-pub fn parallel<T: Send + 'static>(
-    jobs: Vec<Box<dyn FnOnce() -> T + Send>>,
-    parallel: usize,
-) -> Vec<T> {
+pub fn parallel<T: Send + 'static>(jobs: Vec<Job<T>>, parallel: usize) -> Vec<T> {
     let n = jobs.len();
-    let queue: Arc<Mutex<Vec<(usize, Box<dyn FnOnce() -> T + Send>)>>> =
-        Arc::new(Mutex::new(jobs.into_iter().enumerate().rev().collect()));
+    type Queue<T> = Arc<Mutex<Vec<(usize, Job<T>)>>>;
+    let queue: Queue<T> = Arc::new(Mutex::new(jobs.into_iter().enumerate().rev().collect()));
     let results: Arc<Mutex<Vec<Option<T>>>> = Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let workers: Vec<_> = (0..parallel.max(1))
         .map(|_| {

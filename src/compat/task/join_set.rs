@@ -222,7 +222,17 @@ impl<T> JoinSet<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<(Id, T), JoinError>>> {
-        self.poll_next_entry(cx, true)
+        if self.entries.is_empty() {
+            return Poll::Ready(None);
+        }
+        // Each task joined spends a unit of the task's budget, as Tokio's JoinSet does: a set
+        // of finished tasks cannot keep its joiner from yielding for ever.
+        let restore = std::task::ready!(super::coop::poll_proceed(cx));
+        let out = self.poll_next_entry(cx, true);
+        if out.is_ready() {
+            restore.made_progress();
+        }
+        out
     }
 
     /// Poll queued entries until one is done. With `register`, wait for the next wake-up with

@@ -55,7 +55,7 @@ pub fn pause() {
         );
     }
     match context::with_timers(|t| {
-        let already = t.clock_mut().is_paused();
+        let already = t.is_paused();
         if !already {
             t.pause();
         }
@@ -73,7 +73,7 @@ pub fn pause() {
 /// Outside a runtime, or when the clock is not paused — Tokio's texts.
 #[track_caller]
 pub fn resume() {
-    match context::with_timers(|t| t.clock_mut().resume()) {
+    match context::with_timers(|t| t.resume()) {
         Some(true) => {}
         Some(false) => panic!("time is not frozen"),
         None => panic!("{}", OUTSIDE),
@@ -88,7 +88,7 @@ pub fn resume() {
 pub async fn advance(duration: Duration) {
     let mut due = Vec::new();
     let advanced = context::with_timers(|t| {
-        let advanced = t.clock_mut().advance(duration);
+        let advanced = t.advance(duration);
         let now = t.now();
         t.fire(now, &mut due);
         advanced

@@ -17,6 +17,9 @@ use crate::time::Elapsed;
 /// overflows: then there is no timer).
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    // A match, not `map`: closures do not carry `#[track_caller]`, and the panic for a missing
+    // runtime must point at the caller.
+    #[allow(clippy::manual_map)]
     let delay = match Instant::now().checked_add(duration) {
         Some(deadline) => Some(Sleep::new(super::sleep::timer_handle(), deadline)),
         None => None,

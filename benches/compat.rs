@@ -1,0 +1,308 @@
+//! `ringolo::compat` against native ringolo and tokio, interleaved in one run (native, compat,
+//! tokio, native, …), on both flavors: spawn + join of 100k tasks, 200 tasks × 1000 yields,
+//! 100k sleeps of 1-10 ms, and a JoinSet of 100k tasks drained with `join_next` (native
+//! ringolo has no JoinSet: its side is a `FuturesUnordered` of `JoinHandle`s, the closest
+//! native shape). Multi-thread runtimes have 2 workers.
+//!
+//! The table shows medians (ns per task/yield/timer) and two ratios with their min–max:
+//! compat / native (the cost of the facade; target ≤ 1.05) and compat / tokio (targets: spawn
+//! ≤ 0.35, yield ≤ 0.7, timers ≤ 0.75 of tokio's current-thread time; spawn on the
+//! multi-thread runtime ≤ 0.5 of tokio's).
+//!
+//! `cargo bench --bench compat` (add `quick` for fewer repetitions, or names to filter).
+
+mod common;
+use common::{median, min_max};
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+const SPAWN_TASKS: usize = 100_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS: usize = 1_000;
+const TIMERS: usize = 100_000;
+const JOINSET_TASKS: usize = 100_000;
+
+macro_rules! workloads {
+    ($name:ident, $rt:ty, $spawn:path, $yield_now:path, $sleep:path, |$set_n:ident| $joinset:expr) => {
+        mod $name {
+            use super::*;
+
+            fn timed<F: std::future::Future<Output = ()>>(rt: &$rt, f: F) -> Duration {
+                rt.block_on(async {
+                    let t0 = Instant::now();
+                    f.await;
+                    t0.elapsed()
+                })
+            }
+
+            pub fn spawn_join(rt: &$rt) -> Duration {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| $spawn(async {})).collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+
+            pub fn yields(rt: &$rt) -> Duration {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..YIELD_TASKS)
+                        .map(|_| {
+                            $spawn(async {
+                                for _ in 0..YIELDS {
+                                    $yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+
+            pub fn timers(rt: &$rt) -> Duration {
+                timed(rt, async {
+                    let handles: Vec<_> = (0..TIMERS)
+                        .map(|i| {
+                            $spawn(async move {
+                                $sleep(Duration::from_millis(1 + (i % 10) as u64)).await
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                })
+            }
+
+            pub fn joinset(rt: &$rt) -> Duration {
+                let $set_n = JOINSET_TASKS;
+                timed(rt, async { $joinset })
+            }
+        }
+    };
+}
+
+workloads!(
+    native,
+    ringolo::runtime::Runtime,
+    ringolo::spawn,
+    ringolo::task::yield_now,
+    ringolo::time::sleep,
+    |n| {
+        let mut set: futures::stream::FuturesUnordered<_> =
+            (0..n).map(|i| ringolo::spawn(async move { i })).collect();
+        let mut sum = 0usize;
+        while let Some(r) = set.next().await {
+            sum += r.unwrap();
+        }
+        assert_eq!(sum, n * (n - 1) / 2);
+    }
+);
+
+workloads!(
+    compat,
+    ringolo::compat::runtime::Runtime,
+    ringolo::compat::spawn,
+    ringolo::compat::task::yield_now,
+    ringolo::compat::time::sleep,
+    |n| {
+        let mut set = ringolo::compat::task::JoinSet::new();
+        for i in 0..n {
+            set.spawn(async move { i });
+        }
+        let mut sum = 0usize;
+        while let Some(r) = set.join_next().await {
+            sum += r.unwrap();
+        }
+        assert_eq!(sum, n * (n - 1) / 2);
+    }
+);
+
+workloads!(
+    tokio_side,
+    tokio::runtime::Runtime,
+    tokio::spawn,
+    tokio::task::yield_now,
+    tokio::time::sleep,
+    |n| {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            set.spawn(async move { i });
+        }
+        let mut sum = 0usize;
+        while let Some(r) = set.join_next().await {
+            sum += r.unwrap();
+        }
+        assert_eq!(sum, n * (n - 1) / 2);
+    }
+);
+
+struct Runtimes {
+    native: ringolo::runtime::Runtime,
+    compat: ringolo::compat::runtime::Runtime,
+    tokio: tokio::runtime::Runtime,
+}
+
+fn runtimes(multi: bool) -> Runtimes {
+    if multi {
+        Runtimes {
+            native: ringolo::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+            compat: ringolo::compat::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+            tokio: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    } else {
+        Runtimes {
+            native: ringolo::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+            compat: ringolo::compat::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            tokio: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+type Bench<R> = fn(&R) -> Duration;
+
+struct Workload {
+    name: &'static str,
+    ops: usize,
+    native: Bench<ringolo::runtime::Runtime>,
+    compat: Bench<ringolo::compat::runtime::Runtime>,
+    tokio: Bench<tokio::runtime::Runtime>,
+    /// compat / tokio target on (current-thread, multi-thread), if the issue names one.
+    target: (Option<f64>, Option<f64>),
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let reps = if quick { 3 } else { 9 };
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "quick" && !a.starts_with('-'))
+        .collect();
+    let workloads = [
+        Workload {
+            name: "spawn+join 100k",
+            ops: SPAWN_TASKS,
+            native: native::spawn_join,
+            compat: compat::spawn_join,
+            tokio: tokio_side::spawn_join,
+            target: (Some(0.35), Some(0.5)),
+        },
+        Workload {
+            name: "200 x 1000 yields",
+            ops: YIELD_TASKS * YIELDS,
+            native: native::yields,
+            compat: compat::yields,
+            tokio: tokio_side::yields,
+            target: (Some(0.7), None),
+        },
+        Workload {
+            name: "100k sleeps 1-10 ms",
+            ops: TIMERS,
+            native: native::timers,
+            compat: compat::timers,
+            tokio: tokio_side::timers,
+            target: (Some(0.75), None),
+        },
+        Workload {
+            name: "JoinSet 100k spawn+join_next",
+            ops: JOINSET_TASKS,
+            native: native::joinset,
+            compat: compat::joinset,
+            tokio: tokio_side::joinset,
+            target: (None, None),
+        },
+    ];
+    println!(
+        "compat vs native ringolo vs tokio, {reps} interleaved repetitions, medians (ns per op)"
+    );
+    println!(
+        "{:<34} {:>6} {:>8} {:>8} {:>8} {:>7} {:>13} {:>7} {:>13} {:>8}",
+        "workload",
+        "flavor",
+        "native",
+        "compat",
+        "tokio",
+        "c/n",
+        "c/n min-max",
+        "c/t",
+        "c/t min-max",
+        "target"
+    );
+    for multi in [false, true] {
+        let rts = runtimes(multi);
+        for w in &workloads {
+            if !filter.is_empty() && !filter.iter().any(|f| w.name.contains(f.as_str())) {
+                continue;
+            }
+            // Warm-up.
+            (w.native)(&rts.native);
+            (w.compat)(&rts.compat);
+            (w.tokio)(&rts.tokio);
+            let (mut n, mut c, mut t, mut cn, mut ct) = (vec![], vec![], vec![], vec![], vec![]);
+            let per = |d: Duration| d.as_nanos() as f64 / w.ops as f64;
+            for _ in 0..reps {
+                let a = per((w.native)(&rts.native));
+                let b = per((w.compat)(&rts.compat));
+                let d = per((w.tokio)(&rts.tokio));
+                n.push(a);
+                c.push(b);
+                t.push(d);
+                cn.push(b / a);
+                ct.push(b / d);
+            }
+            let (cn_lo, cn_hi) = min_max(&cn);
+            let (ct_lo, ct_hi) = min_max(&ct);
+            let (cn_m, ct_m) = (median(&mut cn), median(&mut ct));
+            let target = if multi { w.target.1 } else { w.target.0 };
+            let verdict = match target {
+                Some(t) => format!(
+                    "{t:.2} {}",
+                    if ct_m <= t && cn_m <= 1.05 {
+                        "met"
+                    } else {
+                        "MISSED"
+                    }
+                ),
+                None => format!("- {}", if cn_m <= 1.05 { "met" } else { "MISSED" }),
+            };
+            println!(
+                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}",
+                w.name,
+                if multi { "mt" } else { "ct" },
+                median(&mut n),
+                median(&mut c),
+                median(&mut t),
+                cn_m,
+                cn_lo,
+                cn_hi,
+                ct_m,
+                ct_lo,
+                ct_hi,
+                verdict
+            );
+        }
+    }
+}

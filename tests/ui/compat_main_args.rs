@@ -1,0 +1,2 @@
+#[ringolo::compat::main]
+async fn main(_arg: u32) {}
