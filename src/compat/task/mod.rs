@@ -101,10 +101,9 @@ where
     crate::task::block_in_place(f)
 }
 
-/// Stands for `tokio::task::yield_now`.
-pub async fn yield_now() {
-    crate::task::yield_now().await
-}
+/// Stands for `tokio::task::yield_now`: yield once to the scheduler (ringolo's own, which
+/// re-queues the task behind every task that is ready).
+pub use crate::task::yield_now;
 
 /// Stands for `tokio::task::id`.
 ///

@@ -17,7 +17,13 @@ use crate::time::remote::RemoteTimer;
 /// Outside a runtime, or on one built without timers — Tokio's texts, at the caller.
 #[track_caller]
 pub(crate) fn timer_handle() -> native::Handle {
-    let Some(handle) = native::Handle::try_current() else {
+    timer_handle_and_now().0
+}
+
+/// `timer_handle`, with the runtime clock's now.
+#[track_caller]
+pub(crate) fn timer_handle_and_now() -> (native::Handle, Instant) {
+    let Some((handle, now)) = context::handle_and_now() else {
         panic!("{}", crate::compat::CONTEXT_MISSING);
     };
     if !handle.config().time_enabled {
@@ -26,7 +32,7 @@ pub(crate) fn timer_handle() -> native::Handle {
              runtime builder to enable timers."
         );
     }
-    handle
+    (handle, Instant::from_std(now))
 }
 
 /// Stands for `tokio::time::sleep`: wait until `duration` has passed (capped at 30 years).
@@ -35,9 +41,8 @@ pub(crate) fn timer_handle() -> native::Handle {
 /// Outside a runtime, or on one built without timers — Tokio's texts.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let handle = timer_handle();
-    let deadline = Instant::now() + duration.min(super::MAX_DELAY);
-    Sleep::new(handle, deadline)
+    let (handle, now) = timer_handle_and_now();
+    Sleep::new(handle, now + duration.min(super::MAX_DELAY))
 }
 
 /// Stands for `tokio::time::sleep_until`.
@@ -57,8 +62,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// Registered in the store of the thread that drives the runtime.
     local: crate::time::Sleep,
-    /// Registered from a thread that does not drive it.
-    remote: Option<Remote>,
+    /// Registered from a thread that does not drive it (boxed: rare, and it keeps the
+    /// common `Sleep` small).
+    remote: Option<Box<Remote>>,
     handle: native::Handle,
     elapsed: bool,
     #[pin]
@@ -136,9 +142,11 @@ impl Future for Sleep {
         } else {
             let deadline = this.local.deadline();
             let handle = &*this.handle;
-            let remote = this.remote.get_or_insert_with(|| Remote {
-                timer: handle.register_timer(deadline),
-                handle: handle.clone(),
+            let remote = this.remote.get_or_insert_with(|| {
+                Box::new(Remote {
+                    timer: handle.register_timer(deadline),
+                    handle: handle.clone(),
+                })
             });
             remote.timer.poll(cx)
         };
