@@ -24,8 +24,14 @@
 //!   and come back with the result.
 //! - [`time`] — a userspace timer store (one kernel wait for any number of sleeps, pausable
 //!   clock), `sleep`, `timeout`, `interval`, and a kernel-side multishot [`time::Tick`].
-//! - [`runtime`] — `Builder`, `Runtime`, `Handle`; typed [`BuildError`](runtime::BuildError)
-//!   when io_uring cannot be set up.
+//! - [`runtime`] — `Builder`, `Runtime`, `Handle`, `LocalRuntime`; typed
+//!   [`BuildError`](runtime::BuildError) when io_uring cannot be set up. A runtime can be
+//!   entered without being driven (`Handle::enter`), and `Handle::block_on` drives it from any
+//!   thread; `task::LocalSet` runs tasks that are not `Send`; `task::block_in_place` keeps a
+//!   multi-thread runtime going, with spare workers when every worker blocks.
+//! - [`compat`] — Tokio's API on ringolo, with Tokio's paths, types and semantics, and no
+//!   `unsafe`: Tokio's runtime-agnostic items re-exported, the runtime-bound ones implemented
+//!   here. See `docs/design/compat.md`.
 //!
 //! ```no_run
 //! #[ringolo::main]

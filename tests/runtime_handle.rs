@@ -199,10 +199,21 @@ fn metrics_report_workers_tasks_queue_and_parks() {
     assert_eq!(m.num_alive_tasks(), 1);
     tx.send(()).unwrap();
     rt.block_on(j).unwrap();
+    // Idle workers go to sleep (and stay asleep: no periodic wake-ups).
+    for w in 0..2 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while m.worker_park_count(w) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(m.worker_park_count(w) >= 1, "worker {w} parked");
+    }
     drop(rt);
     for w in 0..2 {
-        assert!(m.worker_park_count(w) >= 1, "worker {w} parked");
-        assert_eq!(m.worker_park_unpark_count(w) % 2, 0);
+        assert_eq!(
+            m.worker_park_unpark_count(w) % 2,
+            0,
+            "worker {w} woke from every park"
+        );
     }
 }
 
