@@ -5,7 +5,9 @@
 //! ringolo has no JoinSet: its side is a `FuturesUnordered` of `JoinHandle`s, the closest
 //! native shape). Multi-thread runtimes have 2 workers.
 //!
-//! The table shows medians (ns per task/yield/timer) and two ratios with their min–max:
+//! The table shows medians of the process's CPU time (ns per task/yield/timer: what the work
+//! costs, free of the timers' fixed waits and of a noisy machine's idle gaps; wall time is
+//! printed last) and two ratios with their min–max:
 //! compat / native (the cost of the facade; target ≤ 1.05) and compat / tokio (targets: spawn
 //! ≤ 0.35, yield ≤ 0.7, timers ≤ 0.75 of tokio's current-thread time; spawn on the
 //! multi-thread runtime ≤ 0.5 of tokio's).
@@ -13,7 +15,7 @@
 //! `cargo bench --bench compat` (add `quick` for fewer repetitions, or names to filter).
 
 mod common;
-use common::{median, min_max};
+use common::{median, min_max, process_cpu};
 
 use std::time::{Duration, Instant};
 
@@ -30,17 +32,20 @@ macro_rules! workloads {
         mod $name {
             use super::*;
 
-            fn timed<F: std::future::Future<Output = ()>>(rt: &$rt, f: F) -> Duration {
+            /// CPU time of the whole process while `f` runs inside the runtime (the runtime's
+            /// threads' work; the other runtimes' threads are idle meanwhile), and wall time.
+            fn timed<F: std::future::Future<Output = ()>>(rt: &$rt, f: F) -> (Duration, Duration) {
                 rt.block_on(async {
+                    let c0 = process_cpu();
                     let t0 = Instant::now();
                     f.await;
-                    t0.elapsed()
+                    (process_cpu() - c0, t0.elapsed())
                 })
             }
 
             /// Spawned and joined from inside a task (Tokio's `spawn_many_local` shape, with the
             /// joins), so on a multi-thread runtime the spawns are a worker's.
-            pub fn spawn_join(rt: &$rt) -> Duration {
+            pub fn spawn_join(rt: &$rt) -> (Duration, Duration) {
                 timed(rt, async {
                     $spawn(async {
                         let handles: Vec<_> = (0..SPAWN_TASKS).map(|_| $spawn(async {})).collect();
@@ -55,7 +60,7 @@ macro_rules! workloads {
 
             /// Tokio's `spawn_many_local`: a task spawns them; each counts down, the last one
             /// signals (no `JoinHandle` awaited).
-            pub fn spawn_many(rt: &$rt) -> Duration {
+            pub fn spawn_many(rt: &$rt) -> (Duration, Duration) {
                 use std::sync::atomic::{AtomicUsize, Ordering};
                 use std::sync::{Arc, Mutex};
                 let (tx, rx) = futures::channel::oneshot::channel::<()>();
@@ -78,7 +83,7 @@ macro_rules! workloads {
                 })
             }
 
-            pub fn yields(rt: &$rt) -> Duration {
+            pub fn yields(rt: &$rt) -> (Duration, Duration) {
                 timed(rt, async {
                     let handles: Vec<_> = (0..YIELD_TASKS)
                         .map(|_| {
@@ -95,7 +100,7 @@ macro_rules! workloads {
                 })
             }
 
-            pub fn timers(rt: &$rt) -> Duration {
+            pub fn timers(rt: &$rt) -> (Duration, Duration) {
                 timed(rt, async {
                     let handles: Vec<_> = (0..TIMERS)
                         .map(|i| {
@@ -110,7 +115,7 @@ macro_rules! workloads {
                 })
             }
 
-            pub fn joinset(rt: &$rt) -> Duration {
+            pub fn joinset(rt: &$rt) -> (Duration, Duration) {
                 let $set_n = JOINSET_TASKS;
                 timed(rt, async { $joinset })
             }
@@ -214,7 +219,7 @@ fn runtimes(multi: bool) -> Runtimes {
     }
 }
 
-type Bench<R> = fn(&R) -> Duration;
+type Bench<R> = fn(&R) -> (Duration, Duration);
 
 struct Workload {
     name: &'static str,
@@ -228,7 +233,7 @@ struct Workload {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    let reps = if quick { 3 } else { 9 };
+    let reps = if quick { 4 } else { 12 };
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "quick" && !a.starts_with('-'))
@@ -276,7 +281,8 @@ fn main() {
         },
     ];
     println!(
-        "compat vs native ringolo vs tokio, {reps} interleaved repetitions, medians (ns per op)"
+        "compat vs native ringolo vs tokio, {reps} interleaved repetitions, medians of process CPU \
+         (ns per op; wall time native/compat/tokio last)"
     );
     println!(
         "{:<34} {:>6} {:>8} {:>8} {:>8} {:>7} {:>13} {:>7} {:>13} {:>8}",
@@ -302,16 +308,28 @@ fn main() {
             (w.compat)(&rts.compat);
             (w.tokio)(&rts.tokio);
             let (mut n, mut c, mut t, mut cn, mut ct) = (vec![], vec![], vec![], vec![], vec![]);
+            let mut walls = (vec![], vec![], vec![]);
             let per = |d: Duration| d.as_nanos() as f64 / w.ops as f64;
-            for _ in 0..reps {
-                let a = per((w.native)(&rts.native));
-                let b = per((w.compat)(&rts.compat));
-                let d = per((w.tokio)(&rts.tokio));
+            for rep in 0..reps {
+                // Alternate which ringolo side goes first, so neither gets the other's warm
+                // caches (or the machine's quiet moments) every time.
+                let ((a, aw), (b, bw)) = if rep % 2 == 0 {
+                    let a = (w.native)(&rts.native);
+                    (a, (w.compat)(&rts.compat))
+                } else {
+                    let b = (w.compat)(&rts.compat);
+                    ((w.native)(&rts.native), b)
+                };
+                let (d, dw) = (w.tokio)(&rts.tokio);
+                let (a, b, d) = (per(a), per(b), per(d));
                 n.push(a);
                 c.push(b);
                 t.push(d);
                 cn.push(b / a);
                 ct.push(b / d);
+                walls.0.push(per(aw));
+                walls.1.push(per(bw));
+                walls.2.push(per(dw));
             }
             let (cn_lo, cn_hi) = min_max(&cn);
             let (ct_lo, ct_hi) = min_max(&ct);
@@ -329,7 +347,7 @@ fn main() {
                 None => format!("- {}", if cn_m <= 1.05 { "met" } else { "MISSED" }),
             };
             println!(
-                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}",
+                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   wall {:.0}/{:.0}/{:.0}",
                 w.name,
                 if multi { "mt" } else { "ct" },
                 median(&mut n),
@@ -341,7 +359,10 @@ fn main() {
                 ct_m,
                 ct_lo,
                 ct_hi,
-                verdict
+                verdict,
+                median(&mut walls.0),
+                median(&mut walls.1),
+                median(&mut walls.2)
             );
         }
     }

@@ -212,3 +212,33 @@ async fn local_flavor_runs_tasks_that_are_not_send() {
 async fn the_name_argument_names_the_runtime() {
     assert_eq!(tokio::runtime::Handle::current().name(), Some("named"));
 }
+
+/// Tokio's rule: a waker replaced by `poll_join_next` is dropped after the poll (its drop may
+/// run user code — here, driving the task to completion), so that poll still says `Pending`.
+#[test]
+fn join_set_drops_a_replaced_waker_after_the_poll() {
+    use std::task::{Context, Wake, Waker};
+    struct DriveOnDrop(tokio::runtime::Runtime);
+    impl Wake for DriveOnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for DriveOnDrop {
+        fn drop(&mut self) {
+            self.0.block_on(tokio::task::yield_now());
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut set = JoinSet::new();
+    set.spawn_on(async { 42 }, rt.handle());
+    let waker = Waker::from(Arc::new(DriveOnDrop(rt)));
+    assert!(set
+        .poll_join_next(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(waker);
+    assert!(set
+        .poll_join_next(&mut Context::from_waker(Waker::noop()))
+        .is_pending());
+    assert_eq!(set.try_join_next().unwrap().unwrap(), 42);
+}

@@ -1,46 +1,89 @@
 //! `tokio::task::JoinSet`: a set of tasks joined in the order they finish.
 //!
-//! The set is a `futures` `FuturesUnordered` of the tasks' `JoinHandle`s (each paired with
-//! its task id): every handle is polled with a waker of its own, so joining polls only the
-//! tasks that woke. Dropping the set aborts every task still in it.
+//! Each task's `JoinHandle` is polled with a waker of its own entry, which queues the entry on
+//! the set's ready list and wakes whoever waits in `join_next`; `join_next` polls only queued
+//! entries, so a set of a million tasks costs nothing per wake-up beyond the task that woke.
+//! A new entry starts queued, so its first poll registers its waker.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
-
-use futures::stream::{FuturesUnordered, Stream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use super::{AbortHandle, Id, JoinError, JoinHandle, LocalSet};
 use crate::compat::runtime::Handle;
 
-/// A member of the set: the handle, answering with its task's id.
-struct Entry<T> {
-    handle: JoinHandle<T>,
+/// Stands for `tokio::task::JoinSet`. Dropping it aborts every task still in it.
+pub struct JoinSet<T> {
+    entries: slab::Slab<Entry<T>>,
+    ready: Arc<Ready>,
+    /// Keys taken off the ready list in one batch (one lock per batch, not per join).
+    batch: VecDeque<usize>,
 }
 
-impl<T> Future for Entry<T> {
-    type Output = Result<(Id, T), JoinError>;
+struct Entry<T> {
+    handle: JoinHandle<T>,
+    waker: Arc<EntryWaker>,
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let id = self.handle.id();
-        Pin::new(&mut self.handle)
-            .poll(cx)
-            .map(|res| res.map(|out| (id, out)))
+/// The entries to poll next, and the waker of whoever waits for one.
+struct Ready {
+    inner: Mutex<ReadyInner>,
+}
+
+#[derive(Default)]
+struct ReadyInner {
+    keys: VecDeque<usize>,
+    parent: Option<Waker>,
+}
+
+struct EntryWaker {
+    key: usize,
+    /// Set while the entry is on the ready list (so it is queued once).
+    queued: AtomicBool,
+    ready: Arc<Ready>,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let parent = {
+            let mut inner = self.ready.lock();
+            inner.keys.push_back(self.key);
+            inner.parent.take()
+        };
+        // User code: outside the lock.
+        if let Some(w) = parent {
+            w.wake();
+        }
     }
 }
 
-/// Stands for `tokio::task::JoinSet`. Dropping it aborts every task still in it.
-pub struct JoinSet<T> {
-    entries: FuturesUnordered<Entry<T>>,
+impl Ready {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadyInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl<T> JoinSet<T> {
     /// Stands for `JoinSet::new`.
     pub fn new() -> JoinSet<T> {
         JoinSet {
-            entries: FuturesUnordered::new(),
+            entries: slab::Slab::new(),
+            ready: Arc::new(Ready {
+                inner: Mutex::new(ReadyInner::default()),
+            }),
+            batch: VecDeque::new(),
         }
     }
 
@@ -54,9 +97,24 @@ impl<T> JoinSet<T> {
         self.entries.is_empty()
     }
 
+    /// Queue `key` to be polled (a new entry).
+    fn queue(&self, key: usize) {
+        self.ready.lock().keys.push_back(key);
+    }
+
     fn push(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
-        self.entries.push(Entry { handle });
+        let entry = self.entries.vacant_entry();
+        let key = entry.key();
+        entry.insert(Entry {
+            handle,
+            waker: Arc::new(EntryWaker {
+                key,
+                queued: AtomicBool::new(true),
+                ready: self.ready.clone(),
+            }),
+        });
+        self.queue(key);
         abort
     }
 
@@ -148,8 +206,9 @@ impl<T> JoinSet<T> {
 
     /// Stands for `JoinSet::try_join_next_with_id`.
     pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        let mut cx = Context::from_waker(Waker::noop());
-        match Pin::new(&mut self.entries).poll_next(&mut cx) {
+        let noop = Waker::noop();
+        let mut cx = Context::from_waker(noop);
+        match self.poll_next_entry(&mut cx, false) {
             Poll::Ready(out) => out,
             Poll::Pending => None,
         }
@@ -172,11 +231,66 @@ impl<T> JoinSet<T> {
         // Each task joined spends a unit of the task's budget, as Tokio's JoinSet does: a set
         // of finished tasks cannot keep its joiner from yielding for ever.
         let restore = std::task::ready!(super::coop::poll_proceed(cx));
-        let out = Pin::new(&mut self.entries).poll_next(cx);
+        let out = self.poll_next_entry(cx, true);
         if out.is_ready() {
             restore.made_progress();
         }
         out
+    }
+
+    /// Poll queued entries until one is done. With `register`, wait for the next wake-up with
+    /// `cx`'s waker when none is.
+    fn poll_next_entry(
+        &mut self,
+        cx: &mut Context<'_>,
+        register: bool,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        if self.entries.is_empty() {
+            return Poll::Ready(None);
+        }
+        loop {
+            if let Some(key) = self.batch.pop_front() {
+                if let Some(out) = self.poll_entry(key) {
+                    return Poll::Ready(Some(out));
+                }
+                continue;
+            }
+            {
+                let mut inner = self.ready.lock();
+                match inner.keys.is_empty() {
+                    false => std::mem::swap(&mut inner.keys, &mut self.batch),
+                    true => {
+                        if !register {
+                            return Poll::Pending;
+                        }
+                        let old = match &inner.parent {
+                            Some(w) if w.will_wake(cx.waker()) => None,
+                            _ => inner.parent.replace(cx.waker().clone()),
+                        };
+                        drop(inner);
+                        // The replaced waker is user code: dropped outside the lock.
+                        drop(old);
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Poll one queued entry; its output when its task is done.
+    fn poll_entry(&mut self, key: usize) -> Option<Result<(Id, T), JoinError>> {
+        let entry = self.entries.get_mut(key)?;
+        entry.waker.queued.store(false, Ordering::Release);
+        let waker = Waker::from(entry.waker.clone());
+        let mut entry_cx = Context::from_waker(&waker);
+        match Pin::new(&mut entry.handle).poll(&mut entry_cx) {
+            Poll::Ready(res) => {
+                let entry = self.entries.remove(key);
+                let id = entry.handle.id();
+                Some(res.map(|out| (id, out)))
+            }
+            Poll::Pending => None,
+        }
     }
 
     /// Stands for `JoinSet::join_all`: every output, in the order the tasks finish.
@@ -198,15 +312,16 @@ impl<T> JoinSet<T> {
 
     /// Stands for `JoinSet::abort_all`: abort every task; they stay in the set until joined.
     pub fn abort_all(&mut self) {
-        for entry in self.entries.iter() {
+        for (_, entry) in self.entries.iter() {
             entry.handle.abort();
         }
     }
 
     /// Stands for `JoinSet::detach_all`: remove every task, letting them run on.
     pub fn detach_all(&mut self) {
-        // Dropping a handle detaches its task.
         self.entries.clear();
+        self.batch.clear();
+        self.ready.lock().keys.clear();
     }
 
     /// Stands for `JoinSet::shutdown`: abort every task and wait for all of them to finish.
