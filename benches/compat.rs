@@ -5,7 +5,8 @@
 //! ringolo has no JoinSet: its side is a `FuturesUnordered` of `JoinHandle`s, the closest
 //! native shape). Multi-thread runtimes have 2 workers.
 //!
-//! The table shows medians of the process's CPU time (ns per task/yield/timer: what the work
+//! `cm/nm` is the ratio of the two medians; `c/n` the median of the per-repetition ratios (the
+//! verdict uses it). The table shows medians of the process's CPU time (ns per task/yield/timer: what the work
 //! costs, free of the timers' fixed waits and of a noisy machine's idle gaps; wall time is
 //! printed last) and two ratios with their min–max:
 //! compat / native (the cost of the facade; target ≤ 1.05) and compat / tokio (targets: spawn
@@ -285,12 +286,13 @@ fn main() {
          (ns per op; wall time native/compat/tokio last)"
     );
     println!(
-        "{:<34} {:>6} {:>8} {:>8} {:>8} {:>7} {:>13} {:>7} {:>13} {:>8}",
+        "{:<34} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>13} {:>7} {:>13} {:>8}",
         "workload",
         "flavor",
         "native",
         "compat",
         "tokio",
+        "cm/nm",
         "c/n",
         "c/n min-max",
         "c/t",
@@ -334,6 +336,7 @@ fn main() {
             let (cn_lo, cn_hi) = min_max(&cn);
             let (ct_lo, ct_hi) = min_max(&ct);
             let (cn_m, ct_m) = (median(&mut cn), median(&mut ct));
+            let (nm, cm, tm) = (median(&mut n), median(&mut c), median(&mut t));
             let target = if multi { w.target.1 } else { w.target.0 };
             let verdict = match target {
                 Some(t) => format!(
@@ -347,12 +350,13 @@ fn main() {
                 None => format!("- {}", if cn_m <= 1.05 { "met" } else { "MISSED" }),
             };
             println!(
-                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   wall {:.0}/{:.0}/{:.0}",
+                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   wall {:.0}/{:.0}/{:.0}",
                 w.name,
                 if multi { "mt" } else { "ct" },
-                median(&mut n),
-                median(&mut c),
-                median(&mut t),
+                nm,
+                cm,
+                tm,
+                cm / nm,
                 cn_m,
                 cn_lo,
                 cn_hi,

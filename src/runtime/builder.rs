@@ -422,7 +422,8 @@ impl Builder {
             Some(mt) => super::WeakHandle::MultiThread(Arc::downgrade(&mt.shared)),
             None => super::WeakHandle::CurrentThread(Arc::downgrade(&shared)),
         };
-        shared.blocking.set_handle(weak);
+        shared.blocking.set_handle(weak.clone());
+        super::register_runtime(shared.config.id, weak);
         shared.put_core(core);
         Ok(Runtime {
             shared,

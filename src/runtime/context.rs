@@ -283,28 +283,28 @@ pub(crate) fn clock_now() -> std::time::Instant {
     .unwrap_or_else(std::time::Instant::now)
 }
 
-/// The current runtime's handle with its clock's now, in one look at the context (what a
-/// compat timer needs when it is made).
-pub(crate) fn handle_and_now() -> Option<(super::Handle, std::time::Instant)> {
+/// The current runtime's id, whether its timers count as enabled, and its clock's now, in one
+/// look at the context and without cloning its handle (what a compat timer needs when it is
+/// made).
+pub(crate) fn timer_context() -> Option<(super::Id, bool, std::time::Instant)> {
     if has_entered_handle() {
         if let Some(h) = entered_handle() {
-            let now = h.clock_now();
-            return Some((h, now));
+            return Some((h.id(), h.config().time_enabled, h.clock_now()));
         }
     }
     with_current(|d| match d {
         Driving::Thread(core) => {
             let now = core.timers.borrow_mut().now();
-            let handle = match core.multi_thread() {
-                Some(mt) => super::Handle::multi_thread(mt.clone()),
-                None => super::Handle::current_thread(core.handle().clone()),
+            let config = match core.multi_thread() {
+                Some(mt) => &mt.config,
+                None => &core.handle().config,
             };
-            (handle, now)
+            (config.id, config.time_enabled, now)
         }
-        Driving::Worker(w) => (
-            super::Handle::multi_thread(w.shared().clone()),
-            std::time::Instant::now(),
-        ),
+        Driving::Worker(w) => {
+            let config = &w.shared().config;
+            (config.id, config.time_enabled, std::time::Instant::now())
+        }
     })
 }
 
@@ -353,15 +353,17 @@ pub(crate) fn has_entered_handle() -> bool {
     top != usize::MAX && top == DRIVE_DEPTH.with(|d| d.get())
 }
 
-/// The id of the runtime this thread drives, if any (cheap: no handle clone).
+/// The id of the runtime this thread drives, if any (cheap: no handle clone), and whether it
+/// has shut down (only a `block_on` thread of a multi-thread runtime can drive one that has:
+/// `Handle::block_on` after shutdown).
 #[inline]
-pub(crate) fn driving_runtime_id() -> Option<super::Id> {
+pub(crate) fn driving_runtime() -> Option<(super::Id, bool)> {
     with_current(|d| match d {
         Driving::Thread(core) => match core.multi_thread() {
-            Some(mt) => mt.config.id,
-            None => core.handle().config.id,
+            Some(mt) => (mt.config.id, mt.is_shut_down()),
+            None => (core.handle().config.id, false),
         },
-        Driving::Worker(w) => w.shared().config.id,
+        Driving::Worker(w) => (w.shared().config.id, false),
     })
 }
 

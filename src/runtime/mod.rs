@@ -114,6 +114,35 @@ pub(crate) enum WeakHandle {
     MultiThread(Weak<multi_thread::Shared>),
 }
 
+/// Every live runtime by id, for what holds only an id (a compat timer) and is used where the
+/// runtime is not current. Registered at build, removed at drop.
+static RUNTIMES: std::sync::Mutex<Vec<(Id, WeakHandle)>> = std::sync::Mutex::new(Vec::new());
+
+pub(crate) fn register_runtime(id: Id, handle: WeakHandle) {
+    RUNTIMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((id, handle));
+}
+
+fn unregister_runtime(id: Id) {
+    RUNTIMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|(i, _)| *i != id);
+}
+
+/// The handle of runtime `id`, if it is alive.
+pub(crate) fn handle_by_id(id: Id) -> Option<Handle> {
+    let weak = RUNTIMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, w)| w.clone())?;
+    weak.upgrade()
+}
+
 impl WeakHandle {
     pub(crate) fn upgrade(&self) -> Option<Handle> {
         match self {
@@ -442,6 +471,7 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        unregister_runtime(self.shared.config.id);
         let wait = match self.blocking_wait_ns.load(Ordering::Relaxed) {
             u64::MAX => None,
             ns => Some(Duration::from_nanos(ns)),

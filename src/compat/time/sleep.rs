@@ -11,28 +11,22 @@ use super::Instant;
 use crate::runtime::{self as native, context};
 use crate::time::remote::RemoteTimer;
 
-/// The runtime a timer made now belongs to.
+/// The runtime a timer made now belongs to (its id), and its clock's now.
 ///
 /// # Panics
 /// Outside a runtime, or on one built without timers — Tokio's texts, at the caller.
 #[track_caller]
-pub(crate) fn timer_handle() -> native::Handle {
-    timer_handle_and_now().0
-}
-
-/// `timer_handle`, with the runtime clock's now.
-#[track_caller]
-pub(crate) fn timer_handle_and_now() -> (native::Handle, Instant) {
-    let Some((handle, now)) = context::handle_and_now() else {
+pub(crate) fn timer_context() -> (native::Id, Instant) {
+    let Some((id, time_enabled, now)) = context::timer_context() else {
         panic!("{}", crate::compat::CONTEXT_MISSING);
     };
-    if !handle.config().time_enabled {
+    if !time_enabled {
         panic!(
             "A Tokio 1.x context was found, but timers are disabled. Call `enable_time` on the \
              runtime builder to enable timers."
         );
     }
-    (handle, Instant::from_std(now))
+    (id, Instant::from_std(now))
 }
 
 /// Stands for `tokio::time::sleep`: wait until `duration` has passed (capped at 30 years).
@@ -41,8 +35,8 @@ pub(crate) fn timer_handle_and_now() -> (native::Handle, Instant) {
 /// Outside a runtime, or on one built without timers — Tokio's texts.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let (handle, now) = timer_handle_and_now();
-    Sleep::new(handle, now + duration.min(super::MAX_DELAY))
+    let (runtime, now) = timer_context();
+    Sleep::new(runtime, now + duration.min(super::MAX_DELAY))
 }
 
 /// Stands for `tokio::time::sleep_until`.
@@ -51,7 +45,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Outside a runtime, or on one built without timers — Tokio's texts.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(timer_handle(), deadline)
+    Sleep::new(timer_context().0, deadline)
 }
 
 /// Stands for `tokio::time::Sleep`: the future of [`sleep`] and [`sleep_until`] (`!Unpin`,
@@ -65,7 +59,8 @@ pub struct Sleep {
     /// Registered from a thread that does not drive it (boxed: rare, and it keeps the
     /// common `Sleep` small).
     remote: Option<Box<Remote>>,
-    handle: native::Handle,
+    /// The runtime it belongs to; its handle is looked up only to register from elsewhere.
+    runtime: native::Id,
     elapsed: bool,
     #[pin]
     _pin: PhantomPinned,
@@ -95,11 +90,11 @@ impl std::fmt::Debug for RemoteTimer {
 }
 
 impl Sleep {
-    pub(crate) fn new(handle: native::Handle, deadline: Instant) -> Sleep {
+    pub(crate) fn new(runtime: native::Id, deadline: Instant) -> Sleep {
         Sleep {
             local: crate::time::Sleep::new(deadline.into_std()),
             remote: None,
-            handle,
+            runtime,
             elapsed: false,
             _pin: PhantomPinned,
         }
@@ -133,21 +128,29 @@ impl Future for Sleep {
         if *this.elapsed {
             return Poll::Ready(());
         }
-        if this.handle.is_shut_down() {
-            panic!("{}", crate::compat::SHUTTING_DOWN);
-        }
-        let ready = if context::driving_runtime_id() == Some(this.handle.id()) {
+        // On a thread driving its runtime: its timer store.
+        let ready = if let Some((_, shut_down)) =
+            context::driving_runtime().filter(|(id, _)| *id == *this.runtime)
+        {
+            if shut_down {
+                panic!("{}", crate::compat::SHUTTING_DOWN);
+            }
             *this.remote = None;
             Pin::new(&mut *this.local).poll(cx)
         } else {
-            let deadline = this.local.deadline();
-            let handle = &*this.handle;
-            let remote = this.remote.get_or_insert_with(|| {
-                Box::new(Remote {
-                    timer: handle.register_timer(deadline),
-                    handle: handle.clone(),
-                })
-            });
+            if this.remote.is_none() {
+                let handle = native::handle_by_id(*this.runtime)
+                    .filter(|h| !h.is_shut_down())
+                    .unwrap_or_else(|| panic!("{}", crate::compat::SHUTTING_DOWN));
+                *this.remote = Some(Box::new(Remote {
+                    timer: handle.register_timer(this.local.deadline()),
+                    handle,
+                }));
+            }
+            let remote = this.remote.as_mut().expect("set above");
+            if remote.handle.is_shut_down() {
+                panic!("{}", crate::compat::SHUTTING_DOWN);
+            }
             remote.timer.poll(cx)
         };
         if ready.is_ready() {

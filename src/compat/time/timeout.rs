@@ -21,7 +21,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
     // runtime must point at the caller.
     #[allow(clippy::manual_map)]
     let delay = match Instant::now().checked_add(duration) {
-        Some(deadline) => Some(Sleep::new(super::sleep::timer_handle(), deadline)),
+        Some(deadline) => Some(Sleep::new(super::sleep::timer_context().0, deadline)),
         None => None,
     };
     Timeout {
@@ -38,7 +38,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         value: future.into_future(),
-        delay: Some(Sleep::new(super::sleep::timer_handle(), deadline)),
+        delay: Some(Sleep::new(super::sleep::timer_context().0, deadline)),
     }
 }
 
