@@ -1,16 +1,17 @@
 //! `tokio::task::JoinSet`: a set of tasks joined in the order they finish.
 //!
 //! Each task's `JoinHandle` is polled with a waker of its own entry, which queues the entry on
-//! the set's ready list and wakes whoever waits in `join_next`; `join_next` polls only queued
-//! entries, so a set of a million tasks costs nothing per wake-up beyond the task that woke.
-//! A new entry starts queued, so its first poll registers its waker.
+//! the set's ready queue (lock-free) and wakes whoever waits in `join_next` if it sleeps;
+//! `join_next` polls only queued entries, so a set of a million tasks costs nothing per
+//! wake-up beyond the task that woke. A new entry starts queued, so its first poll registers
+//! its waker.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -21,7 +22,7 @@ use crate::compat::runtime::Handle;
 pub struct JoinSet<T> {
     entries: slab::Slab<Entry<T>>,
     ready: Arc<Ready>,
-    /// Keys taken off the ready list in one batch (one lock per batch, not per join).
+    /// Keys to poll next, owned by the set: new entries, and keys taken off the ready queue.
     batch: VecDeque<usize>,
 }
 
@@ -30,20 +31,18 @@ struct Entry<T> {
     waker: Arc<EntryWaker>,
 }
 
-/// The entries to poll next, and the waker of whoever waits for one.
+/// Where woken entries go (a lock-free queue: tasks finishing on several workers at once do
+/// not meet on a lock), and the waker of the set's waiter, touched only when it waits.
 struct Ready {
-    inner: Mutex<ReadyInner>,
-}
-
-#[derive(Default)]
-struct ReadyInner {
-    keys: VecDeque<usize>,
-    parent: Option<Waker>,
+    keys: crossbeam_deque::Injector<usize>,
+    /// The waiter has gone to sleep with its waker in `parent` (the Dekker pair with a push).
+    parked: AtomicBool,
+    parent: Mutex<Option<Waker>>,
 }
 
 struct EntryWaker {
     key: usize,
-    /// Set while the entry is on the ready list (so it is queued once).
+    /// Set while the entry is queued (so it is queued once).
     queued: AtomicBool,
     ready: Arc<Ready>,
 }
@@ -57,21 +56,21 @@ impl Wake for EntryWaker {
         if self.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        let parent = {
-            let mut inner = self.ready.lock();
-            inner.keys.push_back(self.key);
-            inner.parent.take()
-        };
-        // User code: outside the lock.
-        if let Some(w) = parent {
-            w.wake();
+        self.ready.keys.push(self.key);
+        // Ordered against the waiter's `parked` store and queue check (see `poll_next_entry`).
+        fence(Ordering::SeqCst);
+        if self.ready.parked.swap(false, Ordering::SeqCst) {
+            let parent = self
+                .ready
+                .parent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            // User code: outside the lock.
+            if let Some(w) = parent {
+                w.wake();
+            }
         }
-    }
-}
-
-impl Ready {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ReadyInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -81,7 +80,9 @@ impl<T> JoinSet<T> {
         JoinSet {
             entries: slab::Slab::new(),
             ready: Arc::new(Ready {
-                inner: Mutex::new(ReadyInner::default()),
+                keys: crossbeam_deque::Injector::new(),
+                parked: AtomicBool::new(false),
+                parent: Mutex::new(None),
             }),
             batch: VecDeque::new(),
         }
@@ -97,11 +98,6 @@ impl<T> JoinSet<T> {
         self.entries.is_empty()
     }
 
-    /// Queue `key` to be polled (a new entry).
-    fn queue(&self, key: usize) {
-        self.ready.lock().keys.push_back(key);
-    }
-
     fn push(&mut self, handle: JoinHandle<T>) -> AbortHandle {
         let abort = handle.abort_handle();
         let entry = self.entries.vacant_entry();
@@ -114,7 +110,8 @@ impl<T> JoinSet<T> {
                 ready: self.ready.clone(),
             }),
         });
-        self.queue(key);
+        // New: polled once so it registers its waker.
+        self.batch.push_back(key);
         abort
     }
 
@@ -239,42 +236,52 @@ impl<T> JoinSet<T> {
     }
 
     /// Poll queued entries until one is done. With `register`, wait for the next wake-up with
-    /// `cx`'s waker when none is.
+    /// `cx`'s waker when none is. A waker this replaces is dropped only after the decision (its
+    /// drop is user code, which may even complete a task: that wake-up is for the next poll).
     fn poll_next_entry(
         &mut self,
         cx: &mut Context<'_>,
         register: bool,
     ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        use crossbeam_deque::Steal;
         if self.entries.is_empty() {
             return Poll::Ready(None);
         }
-        loop {
+        let mut replaced = None;
+        let out = loop {
             if let Some(key) = self.batch.pop_front() {
                 if let Some(out) = self.poll_entry(key) {
-                    return Poll::Ready(Some(out));
+                    break Poll::Ready(Some(out));
                 }
                 continue;
             }
-            {
-                let mut inner = self.ready.lock();
-                match inner.keys.is_empty() {
-                    false => std::mem::swap(&mut inner.keys, &mut self.batch),
-                    true => {
-                        if !register {
-                            return Poll::Pending;
-                        }
-                        let old = match &inner.parent {
-                            Some(w) if w.will_wake(cx.waker()) => None,
-                            _ => inner.parent.replace(cx.waker().clone()),
-                        };
-                        drop(inner);
-                        // The replaced waker is user code: dropped outside the lock.
-                        drop(old);
-                        return Poll::Pending;
-                    }
+            match self.ready.keys.steal() {
+                Steal::Success(key) => {
+                    self.batch.push_back(key);
+                    continue;
+                }
+                Steal::Retry => continue,
+                Steal::Empty => {}
+            }
+            if !register {
+                break Poll::Pending;
+            }
+            if replaced.is_none() {
+                let mut parent = self.ready.parent.lock().unwrap_or_else(|e| e.into_inner());
+                if !parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    replaced = Some(parent.replace(cx.waker().clone()));
                 }
             }
-        }
+            self.ready.parked.store(true, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if self.ready.keys.is_empty() {
+                break Poll::Pending;
+            }
+            // A wake-up raced with going to sleep: take it here.
+            self.ready.parked.store(false, Ordering::SeqCst);
+        };
+        drop(replaced);
+        out
     }
 
     /// Poll one queued entry; its output when its task is done.
@@ -321,7 +328,7 @@ impl<T> JoinSet<T> {
     pub fn detach_all(&mut self) {
         self.entries.clear();
         self.batch.clear();
-        self.ready.lock().keys.clear();
+        while !matches!(self.ready.keys.steal(), crossbeam_deque::Steal::Empty) {}
     }
 
     /// Stands for `JoinSet::shutdown`: abort every task and wait for all of them to finish.
