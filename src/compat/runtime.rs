@@ -1,6 +1,8 @@
 //! `tokio::runtime` on ringolo: `Builder`, `Runtime`, `Handle`, `LocalRuntime` with Tokio's
 //! signatures (`build` returns `io::Result`, `Runtime::handle` a reference, ...), defaults
-//! (threads named `tokio-runtime-worker`) and panic messages.
+//! (threads named `tokio-runtime-worker`) and panic messages (the native setters already
+//! refuse what Tokio's refuse, with Tokio's texts; `#[track_caller]` carries the caller's
+//! location through both layers).
 
 use std::fmt;
 use std::future::Future;
@@ -105,7 +107,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn worker_threads(&mut self, n: usize) -> &mut Self {
-        assert!(n > 0, "Worker threads cannot be set to 0");
         self.inner.worker_threads(n);
         self
     }
@@ -116,7 +117,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
-        assert!(n > 0, "Max blocking threads cannot be set to 0");
         self.inner.max_blocking_threads(n);
         self
     }
@@ -184,7 +184,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn event_interval(&mut self, n: u32) -> &mut Self {
-        assert!(n > 0, "event_interval must be greater than 0");
         self.inner.event_interval(n);
         self
     }
@@ -195,7 +194,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
-        assert!(n > 0, "global_queue_interval must be greater than 0");
         self.inner.global_queue_interval(n);
         self
     }
@@ -207,7 +205,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn max_io_events_per_tick(&mut self, n: usize) -> &mut Self {
-        assert!(n > 0, "max_io_events_per_tick must be non-zero");
         self.inner.max_io_events_per_tick(n);
         self
     }
@@ -219,7 +216,6 @@ impl Builder {
     /// When `n` is 0.
     #[track_caller]
     pub fn max_io_events_per_busy_tick(&mut self, n: usize) -> &mut Self {
-        assert!(n > 0, "max_io_events_per_busy_tick must be non-zero");
         self.inner.max_io_events_per_busy_tick(n);
         self
     }
@@ -246,8 +242,6 @@ impl Builder {
     /// When the name is empty or whitespace.
     #[track_caller]
     pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
-        let name = name.into();
-        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
         self.inner.name(name);
         self
     }

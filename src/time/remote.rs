@@ -24,6 +24,14 @@ struct State {
     key: Option<Key>,
 }
 
+impl std::fmt::Debug for RemoteTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteTimer")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RemoteTimer {
     pub(crate) fn new(deadline: Instant) -> Arc<RemoteTimer> {
         Arc::new(RemoteTimer {

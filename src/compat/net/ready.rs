@@ -11,11 +11,14 @@
 //! wait submitted by a small task on the socket's runtime instead. Once that runtime has shut
 //! down, waits fail with Tokio's shutdown error.
 
+use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+
+use tokio::io::{Interest, ReadBuf, Ready};
 
 use crate::driver::ops::PollAdd;
 use crate::runtime as native;
@@ -108,26 +111,35 @@ impl std::fmt::Debug for Readiness {
     }
 }
 
+/// The current runtime's handle, for a socket about to be made on it.
+///
+/// # Panics
+/// Outside a runtime, or on one without I/O, with Tokio's messages.
+#[track_caller]
+pub(crate) fn io_handle() -> io::Result<native::Handle> {
+    let Some(handle) = native::Handle::try_current() else {
+        panic!("{}", crate::compat::CONTEXT_MISSING);
+    };
+    if !handle.config().io_enabled {
+        panic!(
+            "A Tokio 1.x context was found, but IO is disabled. Call `enable_io` on the \
+             runtime builder to enable IO."
+        );
+    }
+    if handle.is_shut_down() {
+        return Err(shutting_down());
+    }
+    Ok(handle)
+}
+
 impl Readiness {
     /// For `fd`, on the current runtime.
     ///
     /// # Panics
-    /// Outside a runtime, with Tokio's message.
+    /// As [`io_handle`].
     #[track_caller]
     pub(crate) fn new(fd: RawFd) -> io::Result<Readiness> {
-        let Some(handle) = native::Handle::try_current() else {
-            panic!("{}", crate::compat::CONTEXT_MISSING);
-        };
-        if !handle.config().io_enabled {
-            panic!(
-                "A Tokio 1.x context was found, but IO is disabled. Call `enable_io` on the \
-                 runtime builder to enable IO."
-            );
-        }
-        if handle.is_shut_down() {
-            return Err(shutting_down());
-        }
-        Ok(Readiness::with_handle(fd, handle))
+        Ok(Readiness::with_handle(fd, io_handle()?))
     }
 
     pub(crate) fn with_handle(fd: RawFd, handle: native::Handle) -> Readiness {
@@ -141,6 +153,57 @@ impl Readiness {
 
     pub(crate) fn handle(&self) -> &native::Handle {
         &self.handle
+    }
+
+    /// Run a syscall until it stops blocking, waiting for readiness in `dir` in between.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::task::ready!(self.poll_ready(cx, dir))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    /// [`poll_io`](Readiness::poll_io) for a read into `buf`'s unfilled part: `op` reads into
+    /// the slice it is given and says how many bytes it read.
+    pub(crate) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        mut op: impl FnMut(&mut [u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<()>> {
+        let n =
+            std::task::ready!(self.poll_io(cx, Direction::Read, || op(buf.initialize_unfilled())))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Wait for any of `interest` (Tokio's `ready`).
+    pub(crate) async fn wait(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| {
+            if interest.is_readable() {
+                if let Poll::Ready(r) = self.poll_ready(cx, Direction::Read) {
+                    return Poll::Ready(r.map(|()| Ready::READABLE));
+                }
+            }
+            if interest.is_writable() {
+                if let Poll::Ready(r) = self.poll_ready(cx, Direction::Write) {
+                    return Poll::Ready(r.map(|()| Ready::WRITABLE));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+        .map(|r| r & ready_for(interest))
     }
 
     /// Wait until the socket may be ready in `dir` (the caller then tries its syscall again).
@@ -208,6 +271,18 @@ impl Readiness {
     }
 }
 
+/// The `Ready` set a direction's readiness stands for.
+fn ready_for(interest: Interest) -> Ready {
+    let mut r = Ready::EMPTY;
+    if interest.is_readable() {
+        r |= Ready::READABLE;
+    }
+    if interest.is_writable() {
+        r |= Ready::WRITABLE;
+    }
+    r
+}
+
 /// A finished poll: any event (errors and hang-ups included) means "try the syscall again".
 fn done(res: io::Result<u32>, handle: &native::Handle) -> io::Result<()> {
     match res {
@@ -220,4 +295,73 @@ fn done(res: io::Result<u32>, handle: &native::Handle) -> io::Result<()> {
     }
 }
 
-use std::future::Future;
+/// Tokio's `AsyncRead` for a compat stream: from `$this` (`&Self`), the stream's
+/// [`Readiness`] and the field it reads through (whose `&` is `Read`).
+macro_rules! impl_async_read {
+    ($ty:ty, |$this:ident| ($ready:expr, $io:expr)) => {
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                $ready.poll_read_into(cx, buf, |b| std::io::Read::read(&mut &$io, b))
+            }
+        }
+    };
+}
+
+/// Tokio's `AsyncWrite` for a compat stream: from `$this` (`&Self`), the stream's
+/// [`Readiness`] and the field it writes through (whose `&` is `Write`); `$shutdown` ends the
+/// write side with `$this` as `&mut Self`. Writes go straight to the kernel, so flushing has
+/// nothing to do.
+macro_rules! impl_async_write {
+    ($ty:ty, |$this:ident| ($ready:expr, $io:expr), shutdown: $shutdown:expr) => {
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $ready.poll_io(cx, $crate::compat::net::ready::Direction::Write, || {
+                    std::io::Write::write(&mut &$io, buf)
+                })
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $ready.poll_io(cx, $crate::compat::net::ready::Direction::Write, || {
+                    std::io::Write::write_vectored(&mut &$io, bufs)
+                })
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                mut self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                #[allow(unused_variables)]
+                let $this = &mut *self;
+                std::task::Poll::Ready($shutdown)
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_async_read, impl_async_write};

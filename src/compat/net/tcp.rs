@@ -5,64 +5,14 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
+use tokio::io::{Interest, Ready};
 
-use super::ready::{Direction, Readiness};
+use super::ready::{impl_async_read, impl_async_write, Direction, Readiness};
 use super::{to_socket_addrs, ToSocketAddrs};
-
-/// Run a syscall until it stops blocking, waiting for readiness in between.
-pub(crate) fn poll_io<R>(
-    ready: &Readiness,
-    cx: &mut Context<'_>,
-    dir: Direction,
-    mut op: impl FnMut() -> io::Result<R>,
-) -> Poll<io::Result<R>> {
-    loop {
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::task::ready!(ready.poll_ready(cx, dir))?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            other => return Poll::Ready(other),
-        }
-    }
-}
-
-/// The `Ready` set a direction's readiness stands for.
-pub(crate) fn ready_for(interest: Interest) -> Ready {
-    let mut r = Ready::EMPTY;
-    if interest.is_readable() {
-        r |= Ready::READABLE;
-    }
-    if interest.is_writable() {
-        r |= Ready::WRITABLE;
-    }
-    r
-}
-
-/// Wait for any of `interest` (Tokio's `ready`).
-pub(crate) async fn wait_ready(ready: &Readiness, interest: Interest) -> io::Result<Ready> {
-    std::future::poll_fn(|cx| {
-        if interest.is_readable() {
-            if let Poll::Ready(r) = ready.poll_ready(cx, Direction::Read) {
-                return Poll::Ready(r.map(|()| Ready::READABLE));
-            }
-        }
-        if interest.is_writable() {
-            if let Poll::Ready(r) = ready.poll_ready(cx, Direction::Write) {
-                return Poll::Ready(r.map(|()| Ready::WRITABLE));
-            }
-        }
-        Poll::Pending
-    })
-    .await
-    .map(|r| r & ready_for(interest))
-}
 
 /// Stands for `tokio::net::TcpListener`.
 pub struct TcpListener {
@@ -111,9 +61,8 @@ impl TcpListener {
 
     /// Stands for `TcpListener::poll_accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (s, addr) = std::task::ready!(poll_io(&self.ready, cx, Direction::Read, || self
-            .io
-            .accept()))?;
+        let (s, addr) =
+            std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
         Poll::Ready(Ok((TcpStream { io: s, ready }, addr)))
@@ -237,7 +186,7 @@ impl TcpStream {
 
     /// Stands for `TcpStream::ready`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        wait_ready(&self.ready, interest).await
+        self.ready.wait(interest).await
     }
 
     /// Stands for `TcpStream::readable`.
@@ -282,8 +231,11 @@ impl TcpStream {
 
     /// Stands for `TcpStream::peek`: read without consuming.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| poll_io(&self.ready, cx, Direction::Read, || self.io.peek(buf)))
-            .await
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.peek(buf))
+        })
+        .await
     }
 
     /// Stands for `TcpStream::split`: borrowed halves.
@@ -303,28 +255,6 @@ impl TcpStream {
         )
     }
 
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let n = std::task::ready!(poll_io(&self.ready, cx, Direction::Read, || {
-            (&self.io).read(buf.initialize_unfilled())
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || (&self.io).write(buf))
-    }
-
-    fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || {
-            (&self.io).write_vectored(bufs)
-        })
-    }
-
     fn shutdown_write(&self) -> io::Result<()> {
         match self.io.shutdown(Shutdown::Write) {
             // Already shut down or the peer is gone: nothing more to do.
@@ -334,45 +264,8 @@ impl TcpStream {
     }
 }
 
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_read_priv(cx, buf)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown_write())
-    }
-}
+impl_async_read!(TcpStream, |s| (s.ready, s.io));
+impl_async_write!(TcpStream, |s| (s.ready, s.io), shutdown: s.shutdown_write());
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -407,45 +300,8 @@ impl ReadHalf<'_> {
     }
 }
 
-impl AsyncRead for ReadHalf<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.0.poll_read_priv(cx, buf)
-    }
-}
-
-impl AsyncWrite for WriteHalf<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown_write())
-    }
-}
+impl_async_read!(ReadHalf<'_>, |h| (h.0.ready, h.0.io));
+impl_async_write!(WriteHalf<'_>, |h| (h.0.ready, h.0.io), shutdown: h.0.shutdown_write());
 
 /// Stands for `tokio::net::tcp::OwnedReadHalf`.
 #[derive(Debug)]
@@ -533,46 +389,11 @@ impl Drop for OwnedWriteHalf {
     }
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.inner.poll_read_priv(cx, buf)
+impl_async_read!(OwnedReadHalf, |h| (h.inner.ready, h.inner.io));
+impl_async_write!(OwnedWriteHalf, |h| (h.inner.ready, h.inner.io), shutdown: {
+    let res = h.inner.shutdown_write();
+    if res.is_ok() {
+        h.shutdown_on_drop = false;
     }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let res = self.inner.shutdown_write();
-        if res.is_ok() {
-            self.shutdown_on_drop = false;
-        }
-        Poll::Ready(res)
-    }
-}
+    res
+});

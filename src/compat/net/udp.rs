@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use tokio::io::{Interest, ReadBuf, Ready};
 
 use super::ready::{Direction, Readiness};
-use super::tcp::{poll_io, wait_ready};
 use super::{to_socket_addrs, ToSocketAddrs};
 
 /// Stands for `tokio::net::UdpSocket`.
@@ -71,7 +70,7 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::ready`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        wait_ready(&self.ready, interest).await
+        self.ready.wait(interest).await
     }
 
     /// Stands for `UdpSocket::readable`.
@@ -91,7 +90,8 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::poll_send`.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || self.io.send(buf))
+        self.ready
+            .poll_io(cx, Direction::Write, || self.io.send(buf))
     }
 
     /// Stands for `UdpSocket::try_send`.
@@ -101,17 +101,16 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::recv` (from the connected peer).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| poll_io(&self.ready, cx, Direction::Read, || self.io.recv(buf)))
-            .await
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.recv(buf))
+        })
+        .await
     }
 
     /// Stands for `UdpSocket::poll_recv`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let n = std::task::ready!(poll_io(&self.ready, cx, Direction::Read, || {
-            self.io.recv(buf.initialize_unfilled())
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
+        self.ready.poll_read_into(cx, buf, |b| self.io.recv(b))
     }
 
     /// Stands for `UdpSocket::try_recv`.
@@ -136,9 +135,8 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || {
-            self.io.send_to(buf, target)
-        })
+        self.ready
+            .poll_io(cx, Direction::Write, || self.io.send_to(buf, target))
     }
 
     /// Stands for `UdpSocket::try_send_to`.
@@ -149,7 +147,8 @@ impl UdpSocket {
     /// Stands for `UdpSocket::recv_from`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            poll_io(&self.ready, cx, Direction::Read, || self.io.recv_from(buf))
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.recv_from(buf))
         })
         .await
     }
@@ -160,7 +159,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let (n, addr) = std::task::ready!(poll_io(&self.ready, cx, Direction::Read, || {
+        let (n, addr) = std::task::ready!(self.ready.poll_io(cx, Direction::Read, || {
             self.io.recv_from(buf.initialize_unfilled())
         }))?;
         buf.advance(n);
@@ -175,7 +174,8 @@ impl UdpSocket {
     /// Stands for `UdpSocket::peek_from`.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            poll_io(&self.ready, cx, Direction::Read, || self.io.peek_from(buf))
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.peek_from(buf))
         })
         .await
     }

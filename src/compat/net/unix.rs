@@ -7,13 +7,13 @@ use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net;
 use std::path::Path;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
+use tokio::io::{Interest, Ready};
 
-use super::ready::{Direction, Readiness};
-use super::tcp::{poll_io, wait_ready};
+use crate::runtime as native;
+
+use super::ready::{impl_async_read, impl_async_write, io_handle, Direction, Readiness};
 
 pub mod pipe;
 
@@ -33,10 +33,10 @@ impl UnixListener {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let ready = Readiness::new(-1)?;
+        let handle = io_handle()?;
         let io = net::UnixListener::bind(path)?;
         io.set_nonblocking(true)?;
-        let ready = Readiness::with_handle(io.as_raw_fd(), ready.handle().clone());
+        let ready = Readiness::with_handle(io.as_raw_fd(), handle);
         Ok(UnixListener { io, ready })
     }
 
@@ -76,9 +76,8 @@ impl UnixListener {
 
     /// Stands for `UnixListener::poll_accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (s, addr) = std::task::ready!(poll_io(&self.ready, cx, Direction::Read, || self
-            .io
-            .accept()))?;
+        let (s, addr) =
+            std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
         Poll::Ready(Ok((UnixStream { io: s, ready }, addr)))
@@ -161,7 +160,7 @@ impl UnixStream {
 
     /// Stands for `UnixStream::ready`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        wait_ready(&self.ready, interest).await
+        self.ready.wait(interest).await
     }
 
     /// Stands for `UnixStream::readable`.
@@ -203,54 +202,8 @@ impl UnixStream {
     }
 }
 
-impl AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let n = std::task::ready!(poll_io(&this.ready, cx, Direction::Read, || {
-            (&this.io).read(buf.initialize_unfilled())
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        poll_io(&this.ready, cx, Direction::Write, || (&this.io).write(buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        poll_io(&this.ready, cx, Direction::Write, || {
-            (&this.io).write_vectored(bufs)
-        })
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown_write())
-    }
-}
+impl_async_read!(UnixStream, |s| (s.ready, s.io));
+impl_async_write!(UnixStream, |s| (s.ready, s.io), shutdown: s.shutdown_write());
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -283,8 +236,8 @@ impl UnixDatagram {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        let ready = Readiness::new(-1)?;
-        UnixDatagram::adopt(net::UnixDatagram::bind(path)?, ready)
+        let handle = io_handle()?;
+        UnixDatagram::adopt(net::UnixDatagram::bind(path)?, handle)
     }
 
     /// Stands for `UnixDatagram::unbound`.
@@ -293,8 +246,8 @@ impl UnixDatagram {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn unbound() -> io::Result<UnixDatagram> {
-        let ready = Readiness::new(-1)?;
-        UnixDatagram::adopt(net::UnixDatagram::unbound()?, ready)
+        let handle = io_handle()?;
+        UnixDatagram::adopt(net::UnixDatagram::unbound()?, handle)
     }
 
     /// Stands for `UnixDatagram::pair`.
@@ -303,12 +256,11 @@ impl UnixDatagram {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
-        let ready = Readiness::new(-1)?;
+        let handle = io_handle()?;
         let (a, b) = net::UnixDatagram::pair()?;
-        let b_ready = Readiness::with_handle(-1, ready.handle().clone());
         Ok((
-            UnixDatagram::adopt(a, ready)?,
-            UnixDatagram::adopt(b, b_ready)?,
+            UnixDatagram::adopt(a, handle.clone())?,
+            UnixDatagram::adopt(b, handle)?,
         ))
     }
 
@@ -318,13 +270,12 @@ impl UnixDatagram {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn from_std(socket: net::UnixDatagram) -> io::Result<UnixDatagram> {
-        let ready = Readiness::new(-1)?;
-        UnixDatagram::adopt(socket, ready)
+        UnixDatagram::adopt(socket, io_handle()?)
     }
 
-    fn adopt(io: net::UnixDatagram, on: Readiness) -> io::Result<UnixDatagram> {
+    fn adopt(io: net::UnixDatagram, handle: native::Handle) -> io::Result<UnixDatagram> {
         io.set_nonblocking(true)?;
-        let ready = Readiness::with_handle(io.as_raw_fd(), on.handle().clone());
+        let ready = Readiness::with_handle(io.as_raw_fd(), handle);
         Ok(UnixDatagram { io, ready })
     }
 
@@ -350,7 +301,7 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::ready`.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        wait_ready(&self.ready, interest).await
+        self.ready.wait(interest).await
     }
 
     /// Stands for `UnixDatagram::readable`.
@@ -365,8 +316,11 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::send`.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| poll_io(&self.ready, cx, Direction::Write, || self.io.send(buf)))
-            .await
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Write, || self.io.send(buf))
+        })
+        .await
     }
 
     /// Stands for `UnixDatagram::try_send`.
@@ -376,8 +330,11 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::recv`.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| poll_io(&self.ready, cx, Direction::Read, || self.io.recv(buf)))
-            .await
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.recv(buf))
+        })
+        .await
     }
 
     /// Stands for `UnixDatagram::try_recv`.
@@ -389,9 +346,8 @@ impl UnixDatagram {
     pub async fn send_to(&self, buf: &[u8], target: impl AsRef<Path>) -> io::Result<usize> {
         let target = target.as_ref();
         std::future::poll_fn(|cx| {
-            poll_io(&self.ready, cx, Direction::Write, || {
-                self.io.send_to(buf, target)
-            })
+            self.ready
+                .poll_io(cx, Direction::Write, || self.io.send_to(buf, target))
         })
         .await
     }
@@ -399,7 +355,8 @@ impl UnixDatagram {
     /// Stands for `UnixDatagram::recv_from`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            poll_io(&self.ready, cx, Direction::Read, || self.io.recv_from(buf))
+            self.ready
+                .poll_io(cx, Direction::Read, || self.io.recv_from(buf))
         })
         .await
     }

@@ -86,18 +86,10 @@ pub fn resume() {
 /// # Panics
 /// Outside a runtime, or when the clock is not paused — Tokio's texts.
 pub async fn advance(duration: Duration) {
-    let mut due = Vec::new();
-    let advanced = context::with_timers(|t| {
-        let advanced = t.advance(duration);
-        let now = t.now();
-        t.fire(now, &mut due);
-        advanced
-    });
-    match advanced {
+    match crate::time::advance_clock(duration) {
         Some(true) => {}
         Some(false) => panic!("time is not frozen"),
         None => panic!("{}", OUTSIDE),
     }
-    due.into_iter().for_each(std::task::Waker::wake);
     crate::task::yield_now().await;
 }

@@ -81,14 +81,6 @@ impl Drop for Remote {
     }
 }
 
-impl std::fmt::Debug for RemoteTimer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteTimer")
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Sleep {
     pub(crate) fn new(runtime: native::Id, deadline: Instant) -> Sleep {
         Sleep {

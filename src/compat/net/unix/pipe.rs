@@ -5,13 +5,11 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
+use tokio::io::{Interest, Ready};
 
-use crate::compat::net::ready::{Direction, Readiness};
-use crate::compat::net::tcp::{poll_io, wait_ready};
+use crate::compat::net::ready::{impl_async_read, impl_async_write, Direction, Readiness};
 
 /// Stands for `tokio::net::unix::pipe::pipe`: a non-blocking anonymous pipe.
 ///
@@ -81,7 +79,7 @@ impl OpenOptions {
 }
 
 macro_rules! pipe_end {
-    ($ty:ident, $dir:expr) => {
+    ($ty:ident) => {
         impl $ty {
             #[track_caller]
             fn adopt(fd: OwnedFd) -> io::Result<$ty> {
@@ -116,7 +114,7 @@ macro_rules! pipe_end {
 
             /// Stands for the end's `ready`.
             pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-                wait_ready(&self.ready, interest).await
+                self.ready.wait(interest).await
             }
         }
 
@@ -148,7 +146,7 @@ pub struct Sender {
     ready: Readiness,
 }
 
-pipe_end!(Sender, Direction::Write);
+pipe_end!(Sender);
 
 impl Sender {
     /// Stands for `Sender::writable`.
@@ -172,37 +170,8 @@ impl Sender {
     }
 }
 
-impl AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || (&self.io).write(buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_io(&self.ready, cx, Direction::Write, || {
-            (&self.io).write_vectored(bufs)
-        })
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
+// A pipe's writing end has no half-close: shutting it down does nothing (as Tokio's).
+impl_async_write!(Sender, |s| (s.ready, s.io), shutdown: Ok(()));
 
 /// Stands for `tokio::net::unix::pipe::Receiver`: the reading end.
 pub struct Receiver {
@@ -210,7 +179,7 @@ pub struct Receiver {
     ready: Readiness,
 }
 
-pipe_end!(Receiver, Direction::Read);
+pipe_end!(Receiver);
 
 impl Receiver {
     /// Stands for `Receiver::readable`.
@@ -234,17 +203,4 @@ impl Receiver {
     }
 }
 
-impl AsyncRead for Receiver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let n = std::task::ready!(poll_io(&this.ready, cx, Direction::Read, || {
-            (&this.io).read(buf.initialize_unfilled())
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
+impl_async_read!(Receiver, |r| (r.ready, r.io));
