@@ -308,6 +308,14 @@ impl File {
         unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) }.try_clone_to_owned()
     }
 
+    /// Hand the descriptor over to a std file (which then owns and closes it).
+    pub fn into_std(self) -> std::fs::File {
+        let fd = self.into_raw_fd();
+        // SAFETY: fs rule 2 — `into_raw_fd` released our exclusive ownership of the open
+        // descriptor, which passes to the std file alone.
+        unsafe { std::fs::File::from_raw_fd(fd) }
+    }
+
     /// Wrap a std file.
     pub fn from_std(file: std::fs::File) -> File {
         File {

@@ -15,6 +15,10 @@
 //!    `close()`, unless `into_raw_fd` hands it over first, so a descriptor borrowed from it is
 //!    open while the `File` is. A statx buffer is read only after a successful CQE, which
 //!    means the kernel filled it.
+//! 3. A descriptor handed in by number (`FromRawFd`, for compat's types too, which may hold
+//!    no `unsafe` themselves) is owned from then on by exactly one std or ringolo value that
+//!    closes it; the caller's promise that it was open and theirs is what `from_raw_fd`'s
+//!    contract asks.
 
 mod file;
 mod metadata;
@@ -28,6 +32,21 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub(crate) use self::file::{blocking_io, cvt};
+
+/// `fsync` (or, with `datasync`, `fdatasync`) on the ring, for a descriptor the caller keeps
+/// open until this finishes.
+pub(crate) async fn sync_fd(fd: std::os::fd::RawFd, datasync: bool) -> io::Result<()> {
+    run(FsOp::Fsync { fd, datasync }).await.map(|_| ())
+}
+
+// SAFETY: fs rule 3 — `from_raw_fd`'s caller promises an open descriptor it owns; ownership
+// passes to the std file inside the compat file, which alone closes it.
+impl std::os::fd::FromRawFd for crate::compat::fs::File {
+    unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> Self {
+        // SAFETY: fs rule 3, as above.
+        Self::from_std(unsafe { std::fs::File::from_raw_fd(fd) })
+    }
+}
 use self::ops::{cstr, run, statx, FsOp};
 use crate::buf::IoBuf;
 

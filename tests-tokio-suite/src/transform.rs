@@ -6,8 +6,9 @@
 //!   `use tokio;` keep the name `tokio` (`use ::ringolo::compat as tokio;`);
 //! - `a::tokio` (a path *through* another module, such as `test::tokio::test` in
 //!   macros_rename_test.rs, which names a re-export) is left alone;
-//! - identifiers that only start with `tokio` (`tokio_test`, `tokio_stream`) and the word in
-//!   strings that do not name a path (`crate = "tokio1"`) are left alone.
+//! - identifiers that only start with `tokio` (`tokio_test`, `tokio_stream`) are left alone,
+//!   and so is everything inside string literals and comments: a string is data the test
+//!   checks (`"tokio::fs::File { std: .."`, a `crate = "tokio1"` argument), not a path.
 //!
 //! `strip_statements` additionally drops, for a compile-only file, the assertion statements
 //! that name modules outside the run's scope.
@@ -16,9 +17,69 @@ fn is_ident_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// For each byte of `src`, whether it is inside a string or character literal or a comment.
+fn literal_mask(src: &str) -> Vec<bool> {
+    let b = src.as_bytes();
+    let mut mask = vec![false; b.len()];
+    let mut i = 0;
+    let mark = |mask: &mut Vec<bool>, from: usize, to: usize| {
+        for m in &mut mask[from..to.min(b.len())] {
+            *m = true;
+        }
+    };
+    while i < b.len() {
+        let prev_ident = i > 0 && is_ident_char(b[i - 1]);
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = src[i..].find('\n').map_or(b.len(), |n| i + n);
+                mark(&mut mask, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = src[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                mark(&mut mask, i, end);
+                i = end;
+            }
+            b'r' if !prev_ident && matches!(b.get(i + 1), Some(b'"') | Some(b'#')) => {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                let start = i + 2 + hashes;
+                let end = src[start..].find(&close).map_or(b.len(), |n| start + n + close.len());
+                mark(&mut mask, i, end);
+                i = end;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                mark(&mut mask, i, j + 1);
+                i = j + 1;
+            }
+            // A character literal ('"', '\''), not a lifetime ('a).
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                let end = src[i + 3..].find('\'').map_or(b.len(), |n| i + 3 + n + 1);
+                mark(&mut mask, i, end);
+                i = end;
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => {
+                mark(&mut mask, i, i + 3);
+                i += 3;
+            }
+            _ => i += 1,
+        }
+    }
+    mask
+}
+
 /// Point every path into `tokio` at `ringolo::compat`.
 pub fn rewrite(src: &str) -> String {
     let bytes = src.as_bytes();
+    let in_literal = literal_mask(src);
     let mut out = String::with_capacity(src.len() + src.len() / 8);
     let mut i = 0;
     let mut copied = 0;
@@ -27,7 +88,10 @@ pub fn rewrite(src: &str) -> String {
         let end = at + "tokio".len();
         i = end;
         let before = if at == 0 { None } else { Some(bytes[at - 1]) };
-        if before.is_some_and(is_ident_char) || bytes.get(end).copied().is_some_and(is_ident_char) {
+        if before.is_some_and(is_ident_char)
+            || bytes.get(end).copied().is_some_and(is_ident_char)
+            || in_literal[at]
+        {
             continue;
         }
         let after_colons = src[end..].starts_with("::");
@@ -178,6 +242,15 @@ mod tests {
         assert_eq!(rewrite("mytokio::x"), "mytokio::x");
         assert_eq!(rewrite("crate = \"tokio1\""), "crate = \"tokio1\"");
         assert_eq!(rewrite("let tokio = 1;"), "let tokio = 1;");
+        assert_eq!(
+            rewrite("assert_eq!(s, \"tokio::fs::File {\"); tokio::x"),
+            "assert_eq!(s, \"tokio::fs::File {\"); ringolo::compat::x"
+        );
+        assert_eq!(
+            rewrite("let c = '\"'; tokio::a(r#\"tokio::b\"#); // tokio::c\ntokio::d"),
+            "let c = '\"'; ringolo::compat::a(r#\"tokio::b\"#); // tokio::c\nringolo::compat::d"
+        );
+        assert_eq!(rewrite("fn f<'a>(x: &'a tokio::X)"), "fn f<'a>(x: &'a ringolo::compat::X)");
     }
 
     #[test]

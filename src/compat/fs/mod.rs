@@ -1,6 +1,15 @@
-//! `tokio::fs`'s free functions (the first part of compat's file system half), run on the
-//! blocking pool exactly as Tokio runs them (`asyncify`). `File`, `OpenOptions`, `ReadDir`
-//! and `DirBuilder` come with the rest of compat's I/O.
+//! `tokio::fs`: Tokio's file system API. [`File`] reads and writes through io_uring (see
+//! `file.rs`) and opens with `IORING_OP_OPENAT`; the free functions, directory listing and
+//! everything else with no opcode worth the difference run on the blocking pool exactly as
+//! Tokio runs them (`asyncify`).
+
+mod dir;
+mod file;
+mod options;
+
+pub use self::dir::{read_dir, DirEntry, ReadDir};
+pub use self::file::File;
+pub use self::options::{DirBuilder, FileTimes, OpenOptions};
 
 use std::fs::{Metadata, Permissions};
 use std::io;
