@@ -46,6 +46,7 @@
 #![warn(rust_2018_idioms)]
 
 mod blocking;
+mod compat_contracts;
 mod loom;
 mod scheduler;
 mod util;
@@ -55,7 +56,9 @@ pub mod compat;
 pub mod driver;
 pub mod fs;
 pub mod net;
+mod process;
 pub mod runtime;
+mod signal;
 pub mod task;
 pub mod time;
 

@@ -406,7 +406,7 @@ fn generate(kind: Kind, input: AsyncFn, config: &Config) -> TokenStream2 {
         .map_or_else(|| brace_token.span.close(), |tt| tt.span());
     let krate = match &config.krate {
         Some(path) => path.to_token_stream(),
-        None => quote!(::ringolo::compat),
+        None => default_crate_path(),
     };
     let krate = respan(krate, last_span);
 
@@ -503,5 +503,21 @@ fn generate(kind: Kind, input: AsyncFn, config: &Config) -> TokenStream2 {
             #pin_body
             #tail
         }
+    }
+}
+
+/// The path of the compat API when no `crate = ".."` is given: the drop-in crate under the
+/// name the calling crate gave it (`tokio = { package = "ringolo-compat" }` makes it
+/// `::tokio`), else `::ringolo::compat`.
+fn default_crate_path() -> proc_macro2::TokenStream {
+    use proc_macro_crate::{crate_name, FoundCrate};
+    match crate_name("ringolo-compat") {
+        Ok(FoundCrate::Name(name)) => {
+            let ident = proc_macro2::Ident::new(&name, proc_macro2::Span::call_site());
+            quote!(::#ident)
+        }
+        // The drop-in crate's own tests and doc examples.
+        Ok(FoundCrate::Itself) => quote!(::ringolo_compat),
+        Err(_) => quote!(::ringolo::compat),
     }
 }

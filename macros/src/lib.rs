@@ -84,7 +84,7 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The arguments, defaults (multi-thread), expansion and compile errors are Tokio's:
 /// `flavor = "current_thread" | "multi_thread" | "local"`, `worker_threads = N`,
 /// `start_paused = bool`, `unhandled_panic = "ignore" | "shutdown_runtime"`, `name = "..."`,
-/// `crate = "path"` (the path of the compat module, default `::ringolo::compat`).
+/// `crate = "path"` (the path of the compat module; by default the drop-in crate `ringolo-compat` under the name the calling crate gave it, such as `::tokio`, else `::ringolo::compat`).
 #[proc_macro_attribute]
 pub fn compat_main(args: TokenStream, item: TokenStream) -> TokenStream {
     compat::expand(compat::Kind::Main, args.into(), item.into()).into()

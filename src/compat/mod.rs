@@ -29,7 +29,9 @@
 pub mod fs;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

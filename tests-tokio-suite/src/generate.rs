@@ -26,6 +26,32 @@ const FEATURES: &[&str] = &[
     "parking_lot",
 ];
 
+/// How the files switch from Tokio to ringolo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// `tokio::` rewritten to `ringolo::compat::` (transform.rs), depending on `ringolo`.
+    Import,
+    /// The files unchanged, `tokio` being the `ringolo-compat` package under Tokio's name.
+    Rename,
+}
+
+impl Switch {
+    /// The generated crate's directory (and its package name's suffix).
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Switch::Import => "crate",
+            Switch::Rename => "crate-rename",
+        }
+    }
+
+    fn rewrite(self, text: &str) -> String {
+        match self {
+            Switch::Import => transform::rewrite(text),
+            Switch::Rename => text.to_string(),
+        }
+    }
+}
+
 /// The feature tripwire: compiled into the generated crate as its own test file.
 pub const FEATURE_TRIPWIRE: &str = "suite_features";
 
@@ -41,6 +67,7 @@ pub fn write_crate(
     tokio_version: &str,
     scope: &Scope,
     out: &Path,
+    switch: Switch,
 ) -> Result<Generated, String> {
     let tests_out = out.join("tests");
     if tests_out.exists() {
@@ -60,14 +87,14 @@ pub fn write_crate(
             text = kept;
             stripped.push((file.name.clone(), dropped));
         }
-        write(&tests_out.join(&file.name), &transform::rewrite(&text))?;
+        write(&tests_out.join(&file.name), &switch.rewrite(&text))?;
     }
     for entry in std::fs::read_dir(src_tests.join("support")).map_err(|e| e.to_string())? {
         let entry = entry.map_err(|e| e.to_string())?;
         let text = std::fs::read_to_string(entry.path()).map_err(|e| e.to_string())?;
         write(
             &tests_out.join("support").join(entry.file_name()),
-            &transform::rewrite(&text),
+            &switch.rewrite(&text),
         )?;
     }
     write(
@@ -89,7 +116,10 @@ pub fn write_crate(
             break;
         }
     }
-    write(&out.join("Cargo.toml"), &manifest(workspace, tokio_version))?;
+    write(
+        &out.join("Cargo.toml"),
+        &manifest(workspace, tokio_version, switch),
+    )?;
     write(&out.join("lib.rs"), "// The tests are in tests/.\n")?;
     // Versions pinned by the workspace, so ringolo and tokio are the ones CI tested.
     let lock = workspace.join("Cargo.lock");
@@ -111,7 +141,7 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn manifest(workspace: &Path, tokio_version: &str) -> String {
+fn manifest(workspace: &Path, tokio_version: &str, switch: Switch) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
@@ -120,9 +150,20 @@ fn manifest(workspace: &Path, tokio_version: &str) -> String {
          # Do not edit: rewritten on every run."
     );
     m.push_str(
-        "[package]\nname = \"ringolo-tokio-suite\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [workspace]\n\n[lib]\npath = \"lib.rs\"\n\n[features]\n",
+        "[package]\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n[lib]\npath = \"lib.rs\"\n\n",
     );
+    // Package names differ, so both crates share one target directory (and one build of
+    // ringolo) without invalidating each other.
+    m = m.replacen(
+        "[package]\n",
+        &format!(
+            "[package]\nname = \"ringolo-tokio-suite-{}\"\n",
+            switch.dir_name()
+        ),
+        1,
+    );
+    m.push_str("[features]\n");
     let _ = writeln!(m, "default = [\"full\", \"test-util\"]");
     for f in FEATURES {
         if *f == "full" {
@@ -136,11 +177,14 @@ fn manifest(workspace: &Path, tokio_version: &str) -> String {
             let _ = writeln!(m, "{f} = []");
         }
     }
-    let _ = writeln!(
-        m,
-        "\n[dependencies]\nringolo = {{ path = {:?} }}\n",
-        workspace.display().to_string()
-    );
+    let dep = match switch {
+        Switch::Import => format!("ringolo = {{ path = {:?} }}", workspace.display().to_string()),
+        Switch::Rename => format!(
+            "tokio = {{ package = \"ringolo-compat\", path = {:?}, features = [\"full\", \"test-util\"] }}",
+            workspace.join("compat").display().to_string()
+        ),
+    };
+    let _ = writeln!(m, "\n[dependencies]\n{dep}\n");
     m.push_str(
         "[dev-dependencies]\n\
          tokio-test = \"0.4\"\n\
@@ -150,7 +194,9 @@ fn manifest(workspace: &Path, tokio_version: &str) -> String {
          tempfile = \"3\"\n\
          libc = \"0.2\"\n\
          rand = \"0.9\"\n\
-         bytes = \"1\"\n\n\
+         bytes = \"1\"\n\
+         socket2 = \"0.6\"\n\
+         nix = { version = \"0.31\", default-features = false, features = [\"aio\", \"fs\", \"socket\"] }\n\n\
          [lints.rust]\nunexpected_cfgs = \"allow\"\n\n\
          [profile.dev]\nopt-level = 1\ndebug = 0\n",
     );

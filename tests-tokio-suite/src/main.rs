@@ -27,6 +27,7 @@ struct Options {
     jobs: usize,
     only: Vec<String>,
     min_pass: f64,
+    switch: generate::Switch,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -35,6 +36,7 @@ fn parse_args() -> Result<Options, String> {
         jobs: 2,
         only: Vec::new(),
         min_pass: 97.0,
+        switch: generate::Switch::Import,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -53,6 +55,13 @@ fn parse_args() -> Result<Options, String> {
                     .map_err(|e| format!("--jobs: {e}"))?
             }
             "--only" => o.only.push(value("--only")?),
+            "--switch" => {
+                o.switch = match value("--switch")?.as_str() {
+                    "import" => generate::Switch::Import,
+                    "rename" => generate::Switch::Rename,
+                    other => return Err(format!("--switch: `import` or `rename`, not {other}")),
+                }
+            }
             "--min-pass" => {
                 o.min_pass = value("--min-pass")?
                     .parse()
@@ -61,7 +70,10 @@ fn parse_args() -> Result<Options, String> {
             "--help" | "-h" => {
                 println!(
                     "tests-tokio-suite/run [--only FILE.rs]... [--timeout SECS per file, default 300] \
-                     [--jobs N, default 2] [--min-pass PERCENT, default 97]"
+                     [--jobs N, default 2] [--min-pass PERCENT, default 97] \
+                     [--switch import|rename, default import: `tokio::` rewritten to \
+                     `ringolo::compat::`, or the files unchanged with `tokio` renamed to \
+                     the ringolo-compat package]"
                 );
                 std::process::exit(0);
             }
@@ -199,20 +211,27 @@ fn run(options: &Options) -> Result<ExitCode, String> {
     }
 
     let suite_dir = workspace.join("target").join("tokio-suite");
-    let crate_dir = suite_dir.join("crate");
+    let crate_dir = suite_dir.join(options.switch.dir_name());
     std::fs::create_dir_all(&crate_dir).map_err(|e| e.to_string())?;
     eprintln!(
         "== tokio-suite: tokio {version} from {}",
         tokio_dir.display()
     );
-    let generated = generate::write_crate(&workspace, &tokio_dir, &version, &scope, &crate_dir)?;
+    let generated = generate::write_crate(
+        &workspace,
+        &tokio_dir,
+        &version,
+        &scope,
+        &crate_dir,
+        options.switch,
+    )?;
     for (file, n) in &generated.stripped {
         eprintln!("   {file}: {n} assertions outside the run's scope dropped");
     }
     eprintln!("== building {} test files", scope.files.len());
     let built = runner::build(&generated.dir, &suite_dir.join("target"))?;
 
-    let logs = suite_dir.join("logs");
+    let logs = suite_dir.join(format!("logs-{}", options.switch.dir_name()));
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
 
     // The feature tripwire runs first.

@@ -48,7 +48,9 @@ fn literal_mask(src: &str) -> Vec<bool> {
                 }
                 let close = format!("\"{}", "#".repeat(hashes));
                 let start = i + 2 + hashes;
-                let end = src[start..].find(&close).map_or(b.len(), |n| start + n + close.len());
+                let end = src[start..]
+                    .find(&close)
+                    .map_or(b.len(), |n| start + n + close.len());
                 mark(&mut mask, i, end);
                 i = end;
             }
@@ -250,7 +252,10 @@ mod tests {
             rewrite("let c = '\"'; tokio::a(r#\"tokio::b\"#); // tokio::c\ntokio::d"),
             "let c = '\"'; ringolo::compat::a(r#\"tokio::b\"#); // tokio::c\nringolo::compat::d"
         );
-        assert_eq!(rewrite("fn f<'a>(x: &'a tokio::X)"), "fn f<'a>(x: &'a ringolo::compat::X)");
+        assert_eq!(
+            rewrite("fn f<'a>(x: &'a tokio::X)"),
+            "fn f<'a>(x: &'a ringolo::compat::X)"
+        );
     }
 
     #[test]

@@ -76,9 +76,9 @@ impl Pending {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(Operation, Buf), JoinError>> {
         match self {
             Pending::Task(join) => Pin::new(join).poll(cx),
-            Pending::Done(done) => {
-                Poll::Ready(Ok(done.take().expect("a finished file operation polled twice")))
-            }
+            Pending::Done(done) => Poll::Ready(Ok(done
+                .take()
+                .expect("a finished file operation polled twice"))),
         }
     }
 }
@@ -530,11 +530,8 @@ impl File {
                 None => {
                     let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
                     let n = fill(&mut buf, max);
-                    inner.state = State::Busy(Pending::Task(spawn_op(write_op(
-                        me.std.clone(),
-                        buf,
-                        seek,
-                    ))));
+                    inner.state =
+                        State::Busy(Pending::Task(spawn_op(write_op(me.std.clone(), buf, seek))));
                     return Poll::Ready(Ok(n));
                 }
                 Some(op) => {

@@ -3,9 +3,10 @@
 //! `AsyncRead` and every library generic over it accepts it.
 //!
 //! The runtime-bound parts are compat's own: `stdin`, `stdout`, `stderr` (on the blocking
-//! pool, as Tokio's); `unix::AsyncFd` comes with the rest of compat's I/O half.
+//! pool, as Tokio's) and [`unix::AsyncFd`] (readiness of any descriptor on the ring).
 
 mod stdio;
+pub mod unix;
 
 pub use self::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
 

@@ -2,6 +2,8 @@
 //! with Tokio's types and poll semantics, over io_uring readiness (ready.rs), and Tokio's
 //! `ToSocketAddrs` (Tokio's own trait is sealed, so compat has its own with the same impls).
 
+mod halves;
+mod methods;
 pub(crate) mod ready;
 mod socket;
 pub mod tcp;
@@ -11,7 +13,7 @@ pub mod unix;
 pub use self::socket::TcpSocket;
 pub use self::tcp::{TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
-pub use self::unix::{UnixDatagram, UnixListener, UnixStream};
+pub use self::unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};
 
 pub(crate) use self::ready::shutting_down;
 

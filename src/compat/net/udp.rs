@@ -1,14 +1,19 @@
-//! `tokio::net::UdpSocket` over readiness.
+//! `tokio::net::UdpSocket` over readiness: sending and receiving here, peeking in
+//! udp/peek.rs, socket options in udp/opts.rs.
+
+mod opts;
+mod peek;
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
+use bytes::BufMut;
 use tokio::io::{Interest, ReadBuf, Ready};
 
-use super::ready::{Direction, Readiness};
+use super::ready::{read_buf, Direction, Readiness};
 use super::{to_socket_addrs, ToSocketAddrs};
 
 /// Stands for `tokio::net::UdpSocket`.
@@ -46,6 +51,16 @@ impl UdpSocket {
         Ok(self.io)
     }
 
+    /// Stands for `UdpSocket::local_addr`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
+
+    /// Stands for `UdpSocket::peer_addr`.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.peer_addr()
+    }
+
     /// Stands for `UdpSocket::connect`: the first of `addr`'s addresses that works.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         let mut last = None;
@@ -58,29 +73,19 @@ impl UdpSocket {
         Err(last.unwrap_or_else(super::no_addresses))
     }
 
-    /// Stands for `UdpSocket::local_addr`.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.local_addr()
-    }
-
-    /// Stands for `UdpSocket::peer_addr`.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.peer_addr()
-    }
-
-    /// Stands for `UdpSocket::ready`.
+    /// Stands for `UdpSocket::ready`: the events the kernel reported.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         self.ready.wait(interest).await
     }
 
-    /// Stands for `UdpSocket::readable`.
-    pub async fn readable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.ready.poll_ready(cx, Direction::Read)).await
-    }
-
     /// Stands for `UdpSocket::writable`.
     pub async fn writable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.ready.poll_ready(cx, Direction::Write)).await
+        std::future::poll_fn(|cx| self.poll_send_ready(cx)).await
+    }
+
+    /// Stands for `UdpSocket::poll_send_ready`.
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.ready.poll_ready(cx, Direction::Write)
     }
 
     /// Stands for `UdpSocket::send` (to the connected peer).
@@ -97,6 +102,16 @@ impl UdpSocket {
     /// Stands for `UdpSocket::try_send`.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.send(buf)
+    }
+
+    /// Stands for `UdpSocket::readable`.
+    pub async fn readable(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_recv_ready(cx)).await
+    }
+
+    /// Stands for `UdpSocket::poll_recv_ready`.
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.ready.poll_ready(cx, Direction::Read)
     }
 
     /// Stands for `UdpSocket::recv` (from the connected peer).
@@ -118,13 +133,42 @@ impl UdpSocket {
         self.io.recv(buf)
     }
 
-    /// Stands for `UdpSocket::send_to`.
+    /// Stands for `UdpSocket::try_recv_buf`: a datagram into `buf`'s next chunk.
+    pub fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        read_buf(buf, |b| self.io.recv(b).map(|n| (n, ()))).map(|(n, ())| n)
+    }
+
+    /// Stands for `UdpSocket::recv_buf`.
+    pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Read, || self.try_recv_buf(buf))
+        })
+        .await
+    }
+
+    /// Stands for `UdpSocket::try_recv_buf_from`.
+    pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        read_buf(buf, |b| self.io.recv_from(b))
+    }
+
+    /// Stands for `UdpSocket::recv_buf_from`.
+    pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        std::future::poll_fn(|cx| {
+            self.ready
+                .poll_io(cx, Direction::Read, || self.try_recv_buf_from(buf))
+        })
+        .await
+    }
+
+    /// Stands for `UdpSocket::send_to`: to the first of `target`'s addresses.
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let addr = to_socket_addrs(target)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(super::no_addresses)?;
+        let Some(addr) = to_socket_addrs(target).await?.into_iter().next() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no addresses to send data to",
+            ));
+        };
         std::future::poll_fn(|cx| self.poll_send_to(cx, buf, addr)).await
     }
 
@@ -159,11 +203,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let (n, addr) = std::task::ready!(self.ready.poll_io(cx, Direction::Read, || {
-            self.io.recv_from(buf.initialize_unfilled())
-        }))?;
-        buf.advance(n);
-        Poll::Ready(Ok(addr))
+        self.ready.poll_read_with(cx, buf, |b| self.io.recv_from(b))
     }
 
     /// Stands for `UdpSocket::try_recv_from`.
@@ -171,88 +211,35 @@ impl UdpSocket {
         self.io.recv_from(buf)
     }
 
-    /// Stands for `UdpSocket::peek_from`.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.peek_from(buf))
-        })
-        .await
+    /// Stands for `UdpSocket::try_io`: `f` at once (compat keeps no readiness flags, so `f`
+    /// always runs; its `WouldBlock` is the answer).
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let _ = interest;
+        f()
     }
 
-    /// Stands for `UdpSocket::broadcast`.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        self.io.broadcast()
+    /// Stands for `UdpSocket::async_io`: `f` until it stops returning `WouldBlock`, waiting
+    /// for `interest` in between.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.ready.async_io(interest, f).await
     }
+}
 
-    /// Stands for `UdpSocket::set_broadcast`.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.io.set_broadcast(on)
-    }
+/// Stands for Tokio's `impl TryFrom<std::net::UdpSocket> for UdpSocket`
+/// (`UdpSocket::from_std`).
+impl TryFrom<std::net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
 
-    /// Stands for `UdpSocket::ttl`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.io.ttl()
-    }
-
-    /// Stands for `UdpSocket::set_ttl`.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.set_ttl(ttl)
-    }
-
-    /// Stands for `UdpSocket::multicast_loop_v4`.
-    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.io.multicast_loop_v4()
-    }
-
-    /// Stands for `UdpSocket::set_multicast_loop_v4`.
-    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.io.set_multicast_loop_v4(on)
-    }
-
-    /// Stands for `UdpSocket::multicast_ttl_v4`.
-    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
-        self.io.multicast_ttl_v4()
-    }
-
-    /// Stands for `UdpSocket::set_multicast_ttl_v4`.
-    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.io.set_multicast_ttl_v4(ttl)
-    }
-
-    /// Stands for `UdpSocket::multicast_loop_v6`.
-    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
-        self.io.multicast_loop_v6()
-    }
-
-    /// Stands for `UdpSocket::set_multicast_loop_v6`.
-    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        self.io.set_multicast_loop_v6(on)
-    }
-
-    /// Stands for `UdpSocket::join_multicast_v4`.
-    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.join_multicast_v4(&multiaddr, &interface)
-    }
-
-    /// Stands for `UdpSocket::leave_multicast_v4`.
-    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
-        self.io.leave_multicast_v4(&multiaddr, &interface)
-    }
-
-    /// Stands for `UdpSocket::join_multicast_v6`.
-    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.join_multicast_v6(multiaddr, interface)
-    }
-
-    /// Stands for `UdpSocket::leave_multicast_v6`.
-    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.leave_multicast_v6(multiaddr, interface)
-    }
-
-    /// Stands for `UdpSocket::take_error`.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.take_error()
+    fn try_from(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(socket)
     }
 }
 

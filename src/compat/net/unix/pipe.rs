@@ -7,9 +7,12 @@ use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::task::{Context, Poll};
 
+use bytes::BufMut;
 use tokio::io::{Interest, Ready};
 
-use crate::compat::net::ready::{impl_async_read, impl_async_write, Direction, Readiness};
+use crate::compat::net::ready::{
+    impl_async_read, impl_async_write, read_buf, Direction, Readiness,
+};
 
 /// Stands for `tokio::net::unix::pipe::pipe`: a non-blocking anonymous pipe.
 ///
@@ -47,16 +50,16 @@ impl OpenOptions {
         self
     }
 
-    fn open(&self, path: &Path, write: bool) -> io::Result<OwnedFd> {
+    fn open(&self, path: &Path, write: bool) -> io::Result<File> {
         let mut o = std::fs::OpenOptions::new();
         o.read(!write || self.read_write)
             .write(write || self.read_write)
             .custom_flags(libc::O_NONBLOCK);
         let file = o.open(path)?;
-        if !self.unchecked && !file.metadata()?.file_type().is_fifo() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a pipe"));
+        if !self.unchecked && !is_pipe(&file)? {
+            return Err(not_a_pipe());
         }
-        Ok(OwnedFd::from(file))
+        Ok(file)
     }
 
     /// Stands for `OpenOptions::open_receiver`.
@@ -65,7 +68,7 @@ impl OpenOptions {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn open_receiver<P: AsRef<Path>>(&self, path: P) -> io::Result<Receiver> {
-        Receiver::adopt(self.open(path.as_ref(), false)?)
+        Receiver::from_file_unchecked(self.open(path.as_ref(), false)?)
     }
 
     /// Stands for `OpenOptions::open_sender`.
@@ -74,12 +77,42 @@ impl OpenOptions {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn open_sender<P: AsRef<Path>>(&self, path: P) -> io::Result<Sender> {
-        Sender::adopt(self.open(path.as_ref(), true)?)
+        Sender::from_file_unchecked(self.open(path.as_ref(), true)?)
+    }
+}
+
+fn not_a_pipe() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "not a pipe")
+}
+
+fn is_pipe(file: &File) -> io::Result<bool> {
+    Ok(file.metadata()?.file_type().is_fifo())
+}
+
+/// Whether `file` was opened for reading: a zero-length read checks the access mode and
+/// nothing else (a pipe's returns at once, taking no byte); `EBADF` means write-only.
+fn readable(file: &File) -> io::Result<bool> {
+    probe((&*file).read(&mut []))
+}
+
+/// Whether `file` was opened for writing, as [`readable`] (a pipe's zero-length write
+/// returns at once, even without a reader).
+fn writable(file: &File) -> io::Result<bool> {
+    probe((&*file).write(&[]))
+}
+
+fn probe(res: io::Result<usize>) -> io::Result<bool> {
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(false),
+        // Nothing to read or no room yet: the mode allows the direction.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) => Err(e),
     }
 }
 
 macro_rules! pipe_end {
-    ($ty:ident) => {
+    ($ty:ident, $can:ident, $mode:literal) => {
         impl $ty {
             #[track_caller]
             fn adopt(fd: OwnedFd) -> io::Result<$ty> {
@@ -91,28 +124,74 @@ macro_rules! pipe_end {
                 })
             }
 
-            /// Stands for the end's `from_owned_fd` (made non-blocking).
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::from_file`: checks that `file` \
+                is a pipe open in ", $mode, " access mode, and makes it non-blocking.")]
             ///
             /// # Panics
             /// Outside a runtime, with Tokio's message.
             #[track_caller]
-            pub fn from_owned_fd(fd: OwnedFd) -> io::Result<$ty> {
-                $ty::adopt(fd)
+            pub fn from_file(file: File) -> io::Result<$ty> {
+                $ty::from_owned_fd(file.into())
             }
 
-            /// Stands for the end's `into_nonblocking_fd`.
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::from_owned_fd`: as `from_file`.")]
+            ///
+            /// # Panics
+            /// Outside a runtime, with Tokio's message.
+            #[track_caller]
+            pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<$ty> {
+                let file = File::from(owned_fd);
+                if !is_pipe(&file)? {
+                    return Err(not_a_pipe());
+                }
+                if !$can(&file)? {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        concat!("not in ", $mode, " access mode"),
+                    ));
+                }
+                $ty::adopt(file.into())
+            }
+
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::from_file_unchecked`: no \
+                checks (it is still made non-blocking, which compat's waits need).")]
+            ///
+            /// # Panics
+            /// Outside a runtime, with Tokio's message.
+            #[track_caller]
+            pub fn from_file_unchecked(file: File) -> io::Result<$ty> {
+                $ty::adopt(file.into())
+            }
+
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::from_owned_fd_unchecked`: as \
+                `from_file_unchecked`.")]
+            ///
+            /// # Panics
+            /// Outside a runtime, with Tokio's message.
+            #[track_caller]
+            pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<$ty> {
+                $ty::adopt(owned_fd)
+            }
+
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::try_io`: `f` at once (compat \
+                keeps no readiness flags, so `f` always runs; its `WouldBlock` is the answer).")]
+            pub fn try_io<R>(&self, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+                f()
+            }
+
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::into_nonblocking_fd`.")]
             pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
                 Ok(OwnedFd::from(self.io))
             }
 
-            /// Stands for the end's `into_blocking_fd`.
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::into_blocking_fd`.")]
             pub fn into_blocking_fd(self) -> io::Result<OwnedFd> {
                 let fd = OwnedFd::from(self.io);
                 crate::net::raw::set_nonblocking(fd.as_fd(), false)?;
                 Ok(fd)
             }
 
-            /// Stands for the end's `ready`.
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::ready`.")]
             pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
                 self.ready.wait(interest).await
             }
@@ -146,7 +225,7 @@ pub struct Sender {
     ready: Readiness,
 }
 
-pipe_end!(Sender);
+pipe_end!(Sender, writable, "O_WRONLY or O_RDWR");
 
 impl Sender {
     /// Stands for `Sender::writable`.
@@ -179,7 +258,7 @@ pub struct Receiver {
     ready: Readiness,
 }
 
-pipe_end!(Receiver);
+pipe_end!(Receiver, readable, "O_RDONLY or O_RDWR");
 
 impl Receiver {
     /// Stands for `Receiver::readable`.
@@ -200,6 +279,11 @@ impl Receiver {
     /// Stands for `Receiver::try_read_vectored`.
     pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         (&self.io).read_vectored(bufs)
+    }
+
+    /// Stands for `Receiver::try_read_buf`: into `buf`'s next chunk, advancing it.
+    pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        read_buf(buf, |b| (&self.io).read(b).map(|n| (n, ()))).map(|(n, ())| n)
     }
 }
 

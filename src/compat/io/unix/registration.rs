@@ -1,0 +1,422 @@
+//! The readiness of one [`AsyncFd`](super::AsyncFd): Tokio's cached, edge-like readiness over
+//! io_uring's one-shot polls.
+//!
+//! Tokio keeps, per registered descriptor, a set of ready bits that its driver sets on each
+//! epoll event and that users clear (`clear_ready`) when an operation would block. This is the
+//! same cache, fed by `IORING_OP_POLL_ADD`s: while a direction's bits are clear, a poll for it
+//! is in flight (armed at registration and re-armed when a clear empties it); its completion
+//! sets the bits. A poll is pushed to the ring when armed and reaped at the ring's next turn,
+//! never synchronously, so a clear is not undone by the very readiness it just cleared.
+//!
+//! Each event advances a tick; a guard remembers the tick it saw, and its clear does nothing
+//! when a newer event arrived meanwhile (Tokio's rule, so no wakeup is lost). The closed bits
+//! are never cleared.
+//!
+//! A poll lives on the ring of the thread that armed it and is reaped there. If a waiter on
+//! another thread finds it there, a second poll is armed through a small task on the
+//! descriptor's runtime, whose result any thread can collect.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+use tokio::io::{Interest, Ready};
+
+use crate::compat::net::ready::shutting_down;
+use crate::driver::ops::PollAdd;
+use crate::runtime as native;
+use crate::task::JoinHandle;
+use crate::Op;
+
+/// The directions a descriptor is polled in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Dir {
+    Read = 0,
+    Write = 1,
+    Priority = 2,
+}
+
+const DIRS: [Dir; 3] = [Dir::Read, Dir::Write, Dir::Priority];
+
+impl Dir {
+    fn events(self) -> u32 {
+        (match self {
+            Dir::Read => libc::POLLIN | libc::POLLRDHUP,
+            Dir::Write => libc::POLLOUT,
+            Dir::Priority => libc::POLLPRI,
+        }) as u32
+    }
+
+    /// The cached bits that make waiting in this direction pointless.
+    fn bits(self) -> Ready {
+        match self {
+            Dir::Read => Ready::READABLE | Ready::READ_CLOSED,
+            Dir::Write => Ready::WRITABLE | Ready::WRITE_CLOSED,
+            Dir::Priority => Ready::PRIORITY | Ready::READ_CLOSED,
+        }
+    }
+}
+
+/// The ready bits an interest is satisfied by (Tokio's `Ready::from_interest`).
+pub(super) fn ready_for(interest: Interest) -> Ready {
+    let mut r = Ready::EMPTY;
+    if interest.is_readable() {
+        r |= Ready::READABLE | Ready::READ_CLOSED;
+    }
+    if interest.is_writable() {
+        r |= Ready::WRITABLE | Ready::WRITE_CLOSED;
+    }
+    if interest.is_priority() {
+        r |= Ready::PRIORITY | Ready::READ_CLOSED;
+    }
+    if interest.is_error() {
+        r |= Ready::ERROR;
+    }
+    r
+}
+
+/// `poll(2)` events as Tokio's ready bits (mio's epoll mapping), counting only what this
+/// poll asked for (io_uring adds the error and hang-up bits to every poll).
+fn ready_from_events(asked: u32, got: u32) -> Ready {
+    let ev = got & (asked | (libc::POLLERR | libc::POLLHUP) as u32);
+    let has = |bit: libc::c_short| ev & bit as u32 != 0;
+    let mut r = Ready::EMPTY;
+    if has(libc::POLLIN) || has(libc::POLLPRI) {
+        r |= Ready::READABLE;
+    }
+    if has(libc::POLLOUT) {
+        r |= Ready::WRITABLE;
+    }
+    if has(libc::POLLHUP) || (has(libc::POLLIN) && has(libc::POLLRDHUP)) {
+        r |= Ready::READ_CLOSED;
+    }
+    if has(libc::POLLHUP)
+        || (has(libc::POLLOUT) && has(libc::POLLERR))
+        || ev == libc::POLLERR as u32
+    {
+        r |= Ready::WRITE_CLOSED;
+    }
+    if has(libc::POLLERR) {
+        r |= Ready::ERROR;
+    }
+    if has(libc::POLLPRI) {
+        r |= Ready::PRIORITY;
+    }
+    r
+}
+
+/// One direction's polls in flight.
+#[derive(Default)]
+struct Arm {
+    local: Option<Op<PollAdd>>,
+    remote: Option<JoinHandle<io::Result<u32>>>,
+    /// The task waiting through `poll_read_ready` / `poll_write_ready` (one, as Tokio's).
+    slot: Option<Waker>,
+}
+
+struct State {
+    ready: Ready,
+    tick: u16,
+    arms: [Arm; 3],
+    /// Tasks in `ready()` and friends, each with what it waits for.
+    waiters: Vec<(Waker, Ready)>,
+}
+
+/// The registration an `AsyncFd` and its guards share.
+pub(super) struct Registration {
+    fd: RawFd,
+    interest: Interest,
+    handle: native::Handle,
+    state: Mutex<State>,
+    wakers: [Waker; 3],
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("fd", &self.fd)
+            .finish()
+    }
+}
+
+/// What a direction's poll completion wakes: that direction's waiters.
+struct ArmWaker {
+    reg: Weak<Registration>,
+    dir: Dir,
+}
+
+impl Wake for ArmWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Some(reg) = self.reg.upgrade() {
+            reg.wake(self.dir.bits());
+        }
+    }
+}
+
+/// A snapshot for a guard: the bits it saw, at which tick.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Event {
+    pub(super) ready: Ready,
+    pub(super) tick: u16,
+}
+
+impl Registration {
+    pub(super) fn new(fd: RawFd, interest: Interest, handle: native::Handle) -> Arc<Registration> {
+        let reg = Arc::new_cyclic(|weak: &Weak<Registration>| {
+            let waker = |dir| {
+                Waker::from(Arc::new(ArmWaker {
+                    reg: weak.clone(),
+                    dir,
+                }))
+            };
+            Registration {
+                fd,
+                interest,
+                handle,
+                state: Mutex::new(State {
+                    ready: Ready::EMPTY,
+                    tick: 0,
+                    arms: Default::default(),
+                    waiters: Vec::new(),
+                }),
+                wakers: [waker(Dir::Read), waker(Dir::Write), waker(Dir::Priority)],
+            }
+        });
+        {
+            let mut st = reg.lock();
+            reg.arm(&mut st);
+        }
+        reg
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn dirs(&self) -> impl Iterator<Item = Dir> + '_ {
+        DIRS.into_iter().filter(|d| match d {
+            // An error interest alone polls for reading, as Tokio's (errors arrive with any
+            // poll).
+            Dir::Read => self.interest.is_readable() || self.interest.is_error(),
+            Dir::Write => self.interest.is_writable(),
+            Dir::Priority => self.interest.is_priority(),
+        })
+    }
+
+    /// Wake the waiters whose bits are in `bits`.
+    fn wake(&self, bits: Ready) {
+        let mut woken = Vec::new();
+        {
+            let mut st = self.lock();
+            for d in DIRS {
+                if !(d.bits() & bits).is_empty() {
+                    woken.extend(st.arms[d as usize].slot.take());
+                }
+            }
+            st.waiters.retain(|(w, want)| {
+                if (*want & bits).is_empty() && !want.is_error() {
+                    true
+                } else {
+                    woken.push(w.clone());
+                    false
+                }
+            });
+        }
+        woken.into_iter().for_each(Waker::wake);
+    }
+
+    /// Collect finished polls into the cache, then arm a poll for every direction whose bits
+    /// are clear.
+    fn refresh(&self, st: &mut State) {
+        for d in self.dirs() {
+            let waker = &self.wakers[d as usize];
+            let mut cx = Context::from_waker(waker);
+            let arm = &mut st.arms[d as usize];
+            let mut got = None;
+            if let Some(op) = &mut arm.local {
+                if !op.is_in_flight_elsewhere() {
+                    if let Poll::Ready(res) = Pin::new(op).poll(&mut cx) {
+                        arm.local = None;
+                        got = Some(res);
+                    }
+                }
+            }
+            if let Some(join) = &mut arm.remote {
+                if let Poll::Ready(res) = Pin::new(join).poll(&mut cx) {
+                    arm.remote = None;
+                    got = Some(res.unwrap_or_else(|_| Err(shutting_down())));
+                }
+            }
+            if let Some(res) = got {
+                let bits = match res {
+                    Ok(ev) => ready_from_events(d.events(), ev),
+                    Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
+                    // A poll the ring refused: report an error, as epoll would for a dead fd.
+                    Err(_) => Ready::ERROR,
+                };
+                if !bits.is_empty() {
+                    st.ready |= bits;
+                    st.tick = st.tick.wrapping_add(1) & 0x7fff;
+                }
+            }
+        }
+        self.arm(st);
+    }
+
+    /// Arm a poll for each direction with no bits and no poll.
+    fn arm(&self, st: &mut State) {
+        if self.handle.is_shut_down() {
+            return;
+        }
+        let on_ring = crate::runtime::context::with_driver(|_| ()).is_some();
+        for d in self.dirs() {
+            if !(st.ready & d.bits()).is_empty() {
+                continue;
+            }
+            let arm = &mut st.arms[d as usize];
+            let local_here = arm
+                .local
+                .as_ref()
+                .is_some_and(|op| !op.is_in_flight_elsewhere());
+            if local_here || arm.remote.is_some() {
+                continue;
+            }
+            let (fd, events) = (self.fd, d.events());
+            let mut cx = Context::from_waker(&self.wakers[d as usize]);
+            if on_ring && arm.local.is_none() {
+                let mut op = Op::new(PollAdd { fd, events });
+                // Pushes the poll to this thread's ring; its result comes at a later turn.
+                match Pin::new(&mut op).poll(&mut cx) {
+                    Poll::Pending => {
+                        arm.local = Some(op);
+                        continue;
+                    }
+                    Poll::Ready(Ok(ev)) => {
+                        let bits = ready_from_events(events, ev);
+                        if !bits.is_empty() {
+                            st.ready |= bits;
+                            st.tick = st.tick.wrapping_add(1) & 0x7fff;
+                            continue;
+                        }
+                    }
+                    // Refused at once (the ring is full or gone): try through a task.
+                    Poll::Ready(Err(_)) => {}
+                }
+            }
+            let arm = &mut st.arms[d as usize];
+            let mut join = self
+                .handle
+                .spawn(async move { Op::new(PollAdd { fd, events }).await });
+            if let Poll::Ready(res) = Pin::new(&mut join).poll(&mut cx) {
+                // The runtime refused the task: it is shutting down.
+                let _ = res;
+            } else {
+                arm.remote = Some(join);
+            }
+        }
+    }
+
+    /// The cached bits matching `want`, refreshed; `None` if there are none (`cx`, if any, is
+    /// then woken when there may be).
+    fn poll_bits(
+        &self,
+        want: Ready,
+        cx: &mut Context<'_>,
+        slot: Option<Dir>,
+    ) -> Poll<io::Result<Event>> {
+        if self.handle.is_shut_down() {
+            return Poll::Ready(Err(shutting_down()));
+        }
+        let mut st = self.lock();
+        self.refresh(&mut st);
+        let ready = st.ready & want;
+        if !ready.is_empty() {
+            return Poll::Ready(Ok(Event {
+                ready,
+                tick: st.tick,
+            }));
+        }
+        match slot {
+            Some(d) => st.arms[d as usize].slot = Some(cx.waker().clone()),
+            None => {
+                if !st.waiters.iter().any(|(w, _)| w.will_wake(cx.waker())) {
+                    st.waiters.push((cx.waker().clone(), want));
+                }
+            }
+        }
+        drop(st);
+        // The runtime may have shut down while we registered: nothing would wake us then.
+        if self.handle.is_shut_down() {
+            return Poll::Ready(Err(shutting_down()));
+        }
+        Poll::Pending
+    }
+
+    /// `ready(interest)`: wait for any of its bits.
+    pub(super) fn poll_ready(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Event>> {
+        self.poll_bits(ready_for(interest), cx, None)
+    }
+
+    /// `poll_read_ready` / `poll_write_ready`: one waiting task per direction.
+    pub(super) fn poll_dir(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<Event>> {
+        self.poll_bits(dir.bits(), cx, Some(dir))
+    }
+
+    /// The cached bits for `try_io` (no waiting, no shutdown check): Tokio's mask, where a
+    /// combined interest matches nothing.
+    pub(super) fn try_bits(&self, interest: Interest) -> Event {
+        let single = [
+            Interest::READABLE,
+            Interest::WRITABLE,
+            Interest::PRIORITY,
+            Interest::ERROR,
+        ];
+        let want = if single.contains(&interest) {
+            ready_for(interest)
+        } else {
+            Ready::EMPTY
+        };
+        let mut st = self.lock();
+        if !self.handle.is_shut_down() {
+            self.refresh(&mut st);
+        }
+        Event {
+            ready: st.ready & want,
+            tick: st.tick,
+        }
+    }
+
+    /// Clear `bits` (never the closed ones) unless an event newer than `event` arrived; the
+    /// emptied directions are armed again.
+    pub(super) fn clear(&self, event: Event, bits: Ready) {
+        let mut st = self.lock();
+        if st.tick != event.tick {
+            return;
+        }
+        let keep = Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+        st.ready = st.ready - (bits - keep);
+        self.arm(&mut st);
+    }
+
+    /// Drop every poll (cancelling it) and every waiter.
+    pub(super) fn deregister(&self) {
+        let mut st = self.lock();
+        for arm in &mut st.arms {
+            arm.local = None;
+            arm.remote = None;
+            arm.slot = None;
+        }
+        st.waiters.clear();
+    }
+}
