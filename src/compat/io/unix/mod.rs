@@ -150,7 +150,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     async fn event(&self, interest: Interest) -> io::Result<Event> {
-        std::future::poll_fn(|cx| self.reg.poll_ready(interest, cx)).await
+        wait_event(&self.reg, interest).await
     }
 
     /// Stands for `AsyncFd::ready`: wait for any of `interest`; the guard says which.
@@ -164,7 +164,9 @@ impl<T: AsRawFd> AsyncFd<T> {
         &mut self,
         interest: Interest,
     ) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
-        let event = self.event(interest).await?;
+        // Holds only the registration across the wait, so the future is `Send` for a `T`
+        // that is `Send` but not `Sync` (as Tokio's).
+        let event = wait_event(&self.reg, interest).await?;
         Ok(AsyncFdReadyMutGuard::new(self, event))
     }
 
@@ -213,7 +215,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         mut f: impl FnMut(&mut T) -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
-            let event = self.event(interest).await?;
+            let event = wait_event(&self.reg, interest).await?;
             match f(self.inner.as_mut().expect("present until dropped")) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.reg.clear(event, event.ready)
@@ -261,6 +263,11 @@ impl<T: AsRawFd> AsyncFd<T> {
             other => other,
         }
     }
+}
+
+/// Wait for `interest` on `reg`.
+async fn wait_event(reg: &Registration, interest: Interest) -> io::Result<Event> {
+    std::future::poll_fn(|cx| reg.poll_ready(interest, cx)).await
 }
 
 impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
