@@ -451,6 +451,21 @@ fn socket_setups_dropped_at_random_points_leak_nothing_on_either_flavor() {
         rt.block_on(async move {
             let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let target_addr = target.local_addr().unwrap();
+            // Accepted and closed at once, so the finished connects never fill the backlog
+            // (a full one leaves later connects waiting for SYN retransmissions).
+            target.set_nonblocking(true).unwrap();
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let acceptor = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match target.accept() {
+                            Ok(conn) => drop(conn),
+                            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                        }
+                    }
+                })
+            };
             let tasks: Vec<_> = (0..4u64)
                 .map(|t| {
                     ringolo::spawn(async move {
@@ -510,7 +525,8 @@ fn socket_setups_dropped_at_random_points_leak_nothing_on_either_flavor() {
             for t in tasks {
                 t.await.unwrap();
             }
-            drop(target);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            acceptor.join().unwrap();
             // Let the last cancelled chains' final completions come in.
             ringolo::time::sleep(Duration::from_millis(20)).await;
         });

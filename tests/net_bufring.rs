@@ -155,7 +155,6 @@ fn recv_streams_dropped_while_data_pours_in_lose_no_buffer() {
                 ringolo::task::yield_now().await;
             }
         }
-        stop.store(true, Ordering::Relaxed);
         settle().await;
         assert_eq!(ring.buffers_out(), 0, "a buffer was lost in a drop race");
         // And all eight can be held at once again.
@@ -169,6 +168,9 @@ fn recv_streams_dropped_while_data_pours_in_lose_no_buffer() {
             }
         }
         assert_eq!(ring.buffers_out(), 8);
+        // The writer stops only now: its end closing earlier could end this last stream at
+        // EOF before eight buffers came, if the reader had kept up with it.
+        stop.store(true, Ordering::Relaxed);
     });
     assert!(writer.join().unwrap() > 0);
 }

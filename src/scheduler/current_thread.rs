@@ -108,6 +108,9 @@ pub(crate) struct Shared {
 pub(crate) struct Core {
     shared: Arc<Shared>,
     run_queue: RefCell<VecDeque<Notif>>,
+    /// Tasks that yielded (`yield_now`): queued again only after the next driver turn, so a
+    /// yielding task lets the ring's completions in first (Tokio's deferred wakes).
+    yielded: RefCell<Vec<Notif>>,
     owned: RefCell<slab::Slab<OwnedTask>>,
     driver: RefCell<Driver>,
     pub(crate) timers: RefCell<TimerStore>,
@@ -270,6 +273,20 @@ impl Schedule for Arc<Shared> {
         }
     }
 
+    fn yield_now(&self, task: Notif) {
+        let mut task = Some(task);
+        context::with_core(|core| {
+            if Arc::ptr_eq(&core.shared, self) {
+                core.yielded
+                    .borrow_mut()
+                    .push(task.take().expect("set above"));
+            }
+        });
+        if let Some(task) = task {
+            self.push_remote(Injected::Wake(task));
+        }
+    }
+
     fn release(&self, task: &OwnedTask) -> Option<OwnedTask> {
         let key = task.header().owner_key.load(Relaxed);
         if key == usize::MAX {
@@ -360,6 +377,7 @@ pub(crate) fn new_with_pool(
     let core = Box::new(Core {
         shared: shared.clone(),
         run_queue: RefCell::new(VecDeque::with_capacity(256)),
+        yielded: RefCell::new(Vec::new()),
         owned: RefCell::new(slab::Slab::new()),
         driver: RefCell::new(driver),
         timers: RefCell::new(timers),
@@ -537,6 +555,7 @@ impl Core {
     fn turn(&self, root: &RootWaker) {
         let is_idle = || {
             self.run_queue.borrow().is_empty()
+                && self.yielded.borrow().is_empty()
                 && !root.woken.load(Acquire)
                 && !self.shared.inject_pending.load(Acquire)
         };
@@ -581,6 +600,11 @@ impl Core {
                 timers.fire(now, &mut wakers);
             }
             wakers.into_iter().for_each(Waker::wake);
+        }
+        // The driver was looked at: the tasks that yielded run again, after what it woke.
+        let mut yielded = self.yielded.borrow_mut();
+        if !yielded.is_empty() {
+            self.run_queue.borrow_mut().extend(yielded.drain(..));
         }
     }
 
@@ -637,7 +661,8 @@ impl Core {
             }
         }
         loop {
-            let queued: Vec<Notif> = self.run_queue.borrow_mut().drain(..).collect();
+            let mut queued: Vec<Notif> = self.run_queue.borrow_mut().drain(..).collect();
+            queued.append(&mut self.yielded.borrow_mut());
             if queued.is_empty() {
                 break;
             }

@@ -154,6 +154,10 @@ pub(crate) struct Worker {
     lifo_runs: Cell<u32>,
     /// Bound tasks woken on this thread: run here, never stolen.
     pinned: RefCell<VecDeque<Notif>>,
+    /// Tasks that yielded here (`yield_now`): queued again only after this worker next looks
+    /// at its ring (`maintenance`), so a yield lets completions in first (Tokio's deferred
+    /// wakes).
+    yielded: RefCell<Vec<Notif>>,
     driver: RefCell<Driver>,
     deferred: Cell<Deferred>,
     searching: Cell<bool>,
@@ -249,6 +253,7 @@ impl Worker {
             index,
             lifo: Cell::new(None),
             lifo_runs: Cell::new(0),
+            yielded: RefCell::new(Vec::new()),
             pinned: RefCell::new(VecDeque::new()),
             driver: RefCell::new(driver),
             deferred: Cell::new(Deferred::default()),
@@ -690,17 +695,23 @@ impl Worker {
             drop(task);
             return;
         }
-        match bound_home(task.header()) {
+        let home = bound_home(task.header());
+        if is_yield && !self.in_blocking.get() && home.is_none_or(|h| h == self.index) {
+            self.yielded.borrow_mut().push(task);
+            return;
+        }
+        self.enqueue(task, home);
+    }
+
+    /// Queue a task woken here (not a yield): bound ones on their worker, free ones in the
+    /// LIFO slot.
+    fn enqueue(&self, task: Notif, home: Option<usize>) {
+        match home {
             Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
             Some(home) => self.shared.push_to_home(home, task),
             None if self.in_blocking.get() => {
                 // Inside block_in_place: where the other workers look.
                 self.shared.inject.push_back(task);
-                self.shared.notify_parked();
-            }
-            None if is_yield => {
-                self.remote().queue.push_back(task);
-                // A yielding task is runnable work another worker could take.
                 self.shared.notify_parked();
             }
             None => {
@@ -740,6 +751,7 @@ impl Worker {
         if let Some(t) = self.lifo.take() {
             self.remote().queue.push_back(t);
         }
+        self.requeue_yielded();
         // Queued ops reach the kernel now, not after `f`.
         self.with_driver(|d| d.flush_pending());
         // Tokio moves the worker to another thread; a ring cannot move, so a spare worker
@@ -793,11 +805,36 @@ impl Worker {
             .or_else(|| self.take_injected())
     }
 
-    /// Look at the ring and the timers without sleeping.
+    /// Look at the ring and the timers without sleeping; then the tasks that yielded are
+    /// runnable again.
     fn maintenance(&self) {
         self.with_driver(|d| d.poll_completions());
         self.fire_timers();
+        self.requeue_yielded();
         self.publish_counters();
+    }
+
+    /// The tasks that yielded, back in the queues: behind what is there, and where other
+    /// workers may steal them (bound ones in the pinned queue).
+    fn requeue_yielded(&self) {
+        let mut yielded = self.yielded.borrow_mut();
+        if yielded.is_empty() {
+            return;
+        }
+        let mut shared_work = false;
+        for task in yielded.drain(..) {
+            if bound_home(task.header()).is_some() {
+                self.pinned.borrow_mut().push_back(task);
+            } else {
+                self.remote().queue.push_back(task);
+                shared_work = true;
+            }
+        }
+        drop(yielded);
+        if shared_work {
+            // Runnable work another worker could take.
+            self.shared.notify_parked();
+        }
     }
 
     pub(crate) fn publish_counters(&self) {
@@ -906,6 +943,7 @@ impl Worker {
         let has = lifo.is_some();
         self.lifo.set(lifo);
         has || !self.pinned.borrow().is_empty()
+            || !self.yielded.borrow().is_empty()
             || !self.remote().queue.is_empty()
             || !self.remote().inbox.is_empty()
     }
@@ -1085,6 +1123,7 @@ impl Worker {
         loop {
             let mut left: Vec<Notif> = self.pinned.borrow_mut().drain(..).collect();
             left.extend(self.lifo.take());
+            left.append(&mut self.yielded.borrow_mut());
             left.extend(self.remote().queue.drain());
             left.extend(self.remote().inbox.drain());
             if left.is_empty() {

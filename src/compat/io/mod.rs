@@ -5,6 +5,7 @@
 //! The runtime-bound parts are compat's own: `stdin`, `stdout`, `stderr` (on the blocking
 //! pool, as Tokio's) and [`unix::AsyncFd`] (readiness of any descriptor on the ring).
 
+pub(crate) mod registration;
 mod stdio;
 pub mod unix;
 

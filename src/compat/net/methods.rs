@@ -15,12 +15,12 @@ macro_rules! stream_io_methods {
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::readable`.")]
         pub async fn readable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| self.poll_read_ready(cx)).await
+            self.ready.wait(tokio::io::Interest::READABLE).await.map(|_| ())
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::writable`.")]
         pub async fn writable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
+            self.ready.wait(tokio::io::Interest::WRITABLE).await.map(|_| ())
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::poll_read_ready`.")]
@@ -41,45 +41,46 @@ macro_rules! stream_io_methods {
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::try_read`: the bytes available now, or `WouldBlock`.")]
         pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-            std::io::Read::read(&mut &self.io, buf)
+            self.ready.try_read(|| std::io::Read::read(&mut &self.io, buf))
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::try_read_vectored`.")]
         pub fn try_read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> std::io::Result<usize> {
-            std::io::Read::read_vectored(&mut &self.io, bufs)
+            self.ready.try_read(|| std::io::Read::read_vectored(&mut &self.io, bufs))
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::try_read_buf`: into `buf`'s next chunk, advancing it.")]
         pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
-            $crate::compat::net::ready::read_buf(buf, |b| {
-                std::io::Read::read(&mut &self.io, b).map(|n| (n, ()))
+            self.ready.try_read(|| {
+                $crate::compat::net::ready::read_buf(buf, |b| {
+                    std::io::Read::read(&mut &self.io, b).map(|n| (n, ()))
+                })
             })
             .map(|(n, ())| n)
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::try_write`: what fits in the socket now, or `WouldBlock`.")]
         pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-            std::io::Write::write(&mut &self.io, buf)
+            self.ready.try_write(|| std::io::Write::write(&mut &self.io, buf))
         }
 
         #[doc = concat!("Stands for `", $($tokio,)+ "::try_write_vectored`.")]
         pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
-            std::io::Write::write_vectored(&mut &self.io, bufs)
+            self.ready.try_write(|| std::io::Write::write_vectored(&mut &self.io, bufs))
         }
 
-        #[doc = concat!("Stands for `", $($tokio,)+ "::try_io`: `f` at once (compat keeps no readiness \
-            flags, so `f` always runs; its `WouldBlock` is the answer).")]
+        #[doc = concat!("Stands for `", $($tokio,)+ "::try_io`: `WouldBlock` without calling `f` while \
+            the socket is not known ready for `interest`; `f`'s `WouldBlock` clears that.")]
         pub fn try_io<R>(
             &self,
             interest: tokio::io::Interest,
             f: impl FnOnce() -> std::io::Result<R>,
         ) -> std::io::Result<R> {
-            let _ = interest;
-            f()
+            self.ready.try_io(interest, f)
         }
 
-        #[doc = concat!("Stands for `", $($tokio,)+ "::async_io`: `f` until it stops returning \
-            `WouldBlock`, waiting for `interest` in between.")]
+        #[doc = concat!("Stands for `", $($tokio,)+ "::async_io`: wait for `interest`, then `f`, \
+            until `f` stops returning `WouldBlock`.")]
         pub async fn async_io<R>(
             &self,
             interest: tokio::io::Interest,

@@ -1,85 +1,27 @@
 //! Readiness for compat's sockets: Tokio's poll model on io_uring.
 //!
-//! A compat socket is a non-blocking std socket. A read or write first tries the syscall;
-//! when it would block, the socket waits for readiness with a one-shot `IORING_OP_POLL_ADD`
-//! on the ring of the thread polling it, then tries again. Nothing is read into a buffer of
-//! ours, so a read future dropped while waiting loses no byte, and a write reported done is in
-//! the kernel's socket buffer (docs/design/compat.md, "I/O: readiness").
-//!
-//! Each direction (read, write, priority, error: Tokio's interests) has one wait in flight at
-//! a time, shared by every task waiting on it: its waker wakes them all. A finished wait's
-//! events are what `ready` reports, hang-ups as `READ_CLOSED` / `WRITE_CLOSED`. A thread that drives no ring (a blocking-pool thread, say) has the
-//! wait submitted by a small task on the socket's runtime instead. Once that runtime has shut
-//! down, waits fail with Tokio's shutdown error.
+//! A compat socket is a non-blocking std socket with Tokio's readiness cache beside it
+//! ([`Registration`]): ready bits per direction, set by one-shot `IORING_OP_POLL_ADD`s (armed
+//! at registration and again whenever a `WouldBlock` clears a direction) and cleared by the
+//! operation that finds the socket not ready. An operation waits until the cache says ready,
+//! then runs its syscall. Nothing is read into a buffer of ours, so a read future dropped
+//! while waiting loses no byte, and a write reported done is in the kernel's socket buffer
+//! (docs/design/compat.md, "I/O: readiness"). Once the runtime has shut down, waits fail with
+//! Tokio's shutdown error.
 
-use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::BufMut;
 use tokio::io::{Interest, ReadBuf, Ready};
 
-use crate::driver::ops::PollAdd;
+use crate::compat::io::registration::Registration;
 use crate::runtime as native;
-use crate::task::JoinHandle;
-use crate::Op;
 
-/// A direction of readiness: one of Tokio's `Interest`s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-    /// Out-of-band / priority data (`POLLPRI`).
-    Priority,
-    /// An error condition (`POLLERR`) alone.
-    Error,
-}
-
-impl Direction {
-    const ALL: [Direction; 4] = [
-        Direction::Read,
-        Direction::Write,
-        Direction::Priority,
-        Direction::Error,
-    ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn events(self) -> u32 {
-        match self {
-            Direction::Read => (libc::POLLIN | libc::POLLRDHUP) as u32,
-            Direction::Write => libc::POLLOUT as u32,
-            Direction::Priority => libc::POLLPRI as u32,
-            // The kernel reports errors and hang-ups to every poll; one that asks for nothing
-            // else waits for them alone.
-            Direction::Error => libc::POLLERR as u32,
-        }
-    }
-
-    fn in_interest(self, interest: Interest) -> bool {
-        match self {
-            Direction::Read => interest.is_readable(),
-            Direction::Write => interest.is_writable(),
-            Direction::Priority => interest.is_priority(),
-            Direction::Error => interest.is_error(),
-        }
-    }
-
-    /// What a finished wait in this direction says at least.
-    fn ready(self) -> Ready {
-        match self {
-            Direction::Read => Ready::READABLE,
-            Direction::Write => Ready::WRITABLE,
-            Direction::Priority => Ready::PRIORITY,
-            Direction::Error => Ready::ERROR,
-        }
-    }
-}
+/// A direction of readiness, as the registration polls it.
+pub(crate) use crate::compat::io::registration::Dir as Direction;
 
 /// The error of a socket whose runtime has shut down (Tokio's, which `is_rt_shutdown_err`
 /// recognizes).
@@ -87,67 +29,16 @@ pub(crate) fn shutting_down() -> io::Error {
     io::Error::other(crate::compat::SHUTTING_DOWN)
 }
 
-enum Wait {
-    Idle,
-    /// A poll on the ring of the thread that submitted it.
-    Local(Op<PollAdd>),
-    /// A poll submitted by a task on the socket's runtime, for a thread without a ring.
-    Remote(JoinHandle<io::Result<u32>>),
-}
-
-/// Wakes every task waiting on one direction.
-#[derive(Default)]
-struct Wakers {
-    list: Mutex<Vec<Waker>>,
-}
-
-impl Wakers {
-    fn add(&self, waker: &Waker) {
-        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
-        }
-    }
-}
-
-impl Wake for Wakers {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let list = std::mem::take(&mut *self.list.lock().unwrap_or_else(|e| e.into_inner()));
-        for w in list {
-            w.wake();
-        }
-    }
-}
-
-struct Dir {
-    wait: Mutex<Wait>,
-    wakers: Arc<Wakers>,
-}
-
-impl Dir {
-    fn new() -> Dir {
-        Dir {
-            wait: Mutex::new(Wait::Idle),
-            wakers: Arc::new(Wakers::default()),
-        }
-    }
-}
-
-/// A socket's readiness state.
+/// A socket's readiness: Tokio's cached ready bits, fed by one-shot polls
+/// ([`Registration`], shared with `AsyncFd`).
 pub(crate) struct Readiness {
-    fd: RawFd,
+    reg: Arc<Registration>,
     handle: native::Handle,
-    /// One per [`Direction`], in its order.
-    dirs: [Dir; 4],
 }
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Readiness").field("fd", &self.fd).finish()
+        f.debug_struct("Readiness").field("reg", &self.reg).finish()
     }
 }
 
@@ -172,21 +63,36 @@ pub(crate) fn io_handle() -> io::Result<native::Handle> {
     Ok(handle)
 }
 
+/// What a stream or datagram socket is registered for (Tokio's default).
+const READ_WRITE: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
 impl Readiness {
-    /// For `fd`, on the current runtime.
+    /// For `fd`, read and write, on the current runtime.
     ///
     /// # Panics
     /// As [`io_handle`].
     #[track_caller]
     pub(crate) fn new(fd: RawFd) -> io::Result<Readiness> {
-        Ok(Readiness::with_handle(fd, io_handle()?))
+        Readiness::with_interest(fd, READ_WRITE)
     }
 
+    /// For `fd`, polled for `interest` only (a pipe end, a listener), on the current runtime.
+    #[track_caller]
+    pub(crate) fn with_interest(fd: RawFd, interest: Interest) -> io::Result<Readiness> {
+        Ok(Readiness::on(fd, io_handle()?, interest))
+    }
+
+    /// For `fd`, read and write, on `handle`'s runtime.
     pub(crate) fn with_handle(fd: RawFd, handle: native::Handle) -> Readiness {
+        Readiness::on(fd, handle, READ_WRITE)
+    }
+
+    /// For `fd`, polled for `interest`, on `handle`'s runtime: the polls for it are armed now,
+    /// as an epoll registration reports the state at once.
+    pub(crate) fn on(fd: RawFd, handle: native::Handle, interest: Interest) -> Readiness {
         Readiness {
-            fd,
+            reg: Registration::new(fd, interest, handle.clone()),
             handle,
-            dirs: [Dir::new(), Dir::new(), Dir::new(), Dir::new()],
         }
     }
 
@@ -194,7 +100,13 @@ impl Readiness {
         &self.handle
     }
 
-    /// Run a syscall until it stops blocking, waiting for readiness in `dir` in between.
+    /// Tokio's `assume_ready`: `ready` holds until an operation finds otherwise.
+    pub(crate) fn assume_ready(&self, ready: Ready) {
+        self.reg.assume_ready(ready);
+    }
+
+    /// Tokio's `poll_read_io` / `poll_write_io`: wait until the cache says `dir` is ready, run
+    /// the syscall, and on `WouldBlock` clear what it saw and wait again.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -202,10 +114,9 @@ impl Readiness {
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
+            let ev = std::task::ready!(self.reg.poll_dir(dir, cx))?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::task::ready!(self.poll_ready(cx, dir))?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear(ev, ev.ready),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return Poll::Ready(other),
             }
@@ -237,176 +148,79 @@ impl Readiness {
         Poll::Ready(Ok(t))
     }
 
-    /// Wait for any of `interest` (Tokio's `ready`): the events the kernel reported, as
-    /// Tokio's `Ready` (hang-ups included as `READ_CLOSED` / `WRITE_CLOSED`), never empty.
+    /// Wait for any of `interest` (Tokio's `ready`): the cached bits that match it, never
+    /// empty.
     pub(crate) async fn wait(&self, interest: Interest) -> io::Result<Ready> {
         std::future::poll_fn(|cx| self.poll_wait(cx, interest)).await
     }
 
-    /// [`wait`](Readiness::wait) as a poll.
+    /// [`wait`](Readiness::wait) as a poll (every waiting task is woken, unlike
+    /// [`poll_ready`](Readiness::poll_ready)).
     pub(crate) fn poll_wait(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
-        for dir in Direction::ALL {
-            if !dir.in_interest(interest) {
-                continue;
-            }
-            if let Poll::Ready(r) = self.poll_events(cx, dir) {
-                return Poll::Ready(r.map(|revents| ready_of(revents, dir, interest)));
-            }
-        }
-        Poll::Pending
+        self.reg.poll_ready(interest, cx).map_ok(|ev| ev.ready)
     }
 
-    /// Tokio's `async_io`: run `op` (a syscall of the caller's) until it stops blocking,
-    /// waiting for any of `interest` in between. Every other error, `Interrupted` included,
-    /// is `op`'s answer.
+    /// Tokio's `async_io`: wait for any of `interest`, run `op` (a syscall of the caller's),
+    /// and on `WouldBlock` clear what the wait saw and wait again. Every other error,
+    /// `Interrupted` included, is `op`'s answer.
     pub(crate) async fn async_io<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
+            let ev = std::future::poll_fn(|cx| self.reg.poll_ready(interest, cx)).await?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(interest).await?;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear(ev, ev.ready),
                 other => return other,
             }
         }
     }
 
-    /// Wait until the socket may be ready in `dir` (the caller then tries its syscall again).
-    /// Wakes `cx` when it is.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
-        self.poll_events(cx, dir).map_ok(|_| ())
-    }
-
-    /// [`poll_ready`](Readiness::poll_ready) with the poll's events (`revents`).
-    fn poll_events(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<u32>> {
-        if self.handle.is_shut_down() {
-            return Poll::Ready(Err(shutting_down()));
+    /// Tokio's `try_io`: `WouldBlock` without running `op` while the cache says `interest` is
+    /// not ready; `op`'s `WouldBlock` clears it.
+    pub(crate) fn try_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let ev = self.reg.try_bits(interest);
+        if ev.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
         }
-        let d = &self.dirs[dir.index()];
-        d.wakers.add(cx.waker());
-        let waker = Waker::from(d.wakers.clone());
-        let mut wcx = Context::from_waker(&waker);
-        let mut wait = d.wait.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match &mut *wait {
-                Wait::Idle => {
-                    let on_ring = crate::runtime::context::with_driver(|_| ()).is_some();
-                    *wait = if on_ring {
-                        Wait::Local(Op::new(PollAdd {
-                            fd: self.fd,
-                            events: dir.events(),
-                        }))
-                    } else {
-                        let (fd, events) = (self.fd, dir.events());
-                        Wait::Remote(
-                            self.handle
-                                .spawn(async move { Op::new(PollAdd { fd, events }).await }),
-                        )
-                    };
-                }
-                Wait::Local(op) => {
-                    if op.is_in_flight_elsewhere() {
-                        // Another thread's ring holds it: its completion wakes every waiter
-                        // (us included); until then there is nothing to do here.
-                        return Poll::Pending;
-                    }
-                    return match Pin::new(op).poll(&mut wcx) {
-                        Poll::Pending => Poll::Pending,
-                        Poll::Ready(res) => {
-                            *wait = Wait::Idle;
-                            drop(wait);
-                            Poll::Ready(done(res, dir, &self.handle))
-                        }
-                    };
-                }
-                Wait::Remote(join) => {
-                    return match Pin::new(join).poll(&mut wcx) {
-                        Poll::Pending => Poll::Pending,
-                        Poll::Ready(res) => {
-                            *wait = Wait::Idle;
-                            drop(wait);
-                            Poll::Ready(match res {
-                                Ok(res) => done(res, dir, &self.handle),
-                                // The runtime cancelled it: it is shutting down.
-                                Err(_) => Err(shutting_down()),
-                            })
-                        }
-                    };
-                }
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.reg.clear(ev, ev.ready);
+                Err(e)
             }
+            other => other,
         }
     }
-}
 
-/// The `Ready` set the interests of `interest` take in (Tokio's `Ready::from_interest`).
-fn ready_for(interest: Interest) -> Ready {
-    let mut r = Ready::EMPTY;
-    if interest.is_readable() {
-        r |= Ready::READABLE | Ready::READ_CLOSED;
+    /// [`try_io`](Readiness::try_io) for reading.
+    pub(crate) fn try_read<R>(&self, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Interest::READABLE, op)
     }
-    if interest.is_writable() {
-        r |= Ready::WRITABLE | Ready::WRITE_CLOSED;
-    }
-    if interest.is_priority() {
-        r |= Ready::PRIORITY | Ready::READ_CLOSED;
-    }
-    if interest.is_error() {
-        r |= Ready::ERROR;
-    }
-    r
-}
 
-/// A poll's events as Tokio's `Ready` (as mio reads epoll's), limited to `interest`; a
-/// wait in `dir` that reported nothing of it still says `dir`'s readiness (try again).
-fn ready_of(revents: u32, dir: Direction, interest: Interest) -> Ready {
-    let has = |bits: libc::c_short| revents & bits as u32 != 0;
-    let mut r = Ready::EMPTY;
-    if has(libc::POLLIN | libc::POLLPRI) {
-        r |= Ready::READABLE;
+    /// [`try_io`](Readiness::try_io) for writing.
+    pub(crate) fn try_write<R>(&self, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        self.try_io(Interest::WRITABLE, op)
     }
-    if has(libc::POLLOUT) {
-        r |= Ready::WRITABLE;
-    }
-    if has(libc::POLLHUP | libc::POLLRDHUP) {
-        r |= Ready::READ_CLOSED;
-    }
-    if has(libc::POLLHUP)
-        || (has(libc::POLLOUT) && has(libc::POLLERR))
-        || revents == libc::POLLERR as u32
-    {
-        r |= Ready::WRITE_CLOSED;
-    }
-    if has(libc::POLLERR) {
-        r |= Ready::ERROR;
-    }
-    if has(libc::POLLPRI) {
-        r |= Ready::PRIORITY;
-    }
-    let r = r & ready_for(interest);
-    if r.is_empty() {
-        dir.ready()
-    } else {
-        r
+
+    /// Wait until the cache says `dir` is ready (Tokio's `poll_read_ready` /
+    /// `poll_write_ready`: only the latest caller's waker is kept).
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<()>> {
+        self.reg.poll_dir(dir, cx).map_ok(|_| ())
     }
 }
 
-/// A finished poll's events. Any event (errors and hang-ups included) means "try the syscall
-/// again"; a poll the ring refused or cancelled reads as `dir`'s own events.
-fn done(res: io::Result<u32>, dir: Direction, handle: &native::Handle) -> io::Result<u32> {
-    match res {
-        Ok(revents) => Ok(revents),
-        Err(e) if e.raw_os_error() == Some(libc::ECANCELED) && handle.is_shut_down() => {
-            Err(shutting_down())
-        }
-        // The retried syscall reports the socket's state.
-        Err(_) => Ok(dir.events()),
+impl Drop for Readiness {
+    fn drop(&mut self) {
+        self.reg.deregister();
     }
 }
 

@@ -80,7 +80,7 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::writable`.
     pub async fn writable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_send_ready(cx)).await
+        self.ready.wait(Interest::WRITABLE).await.map(|_| ())
     }
 
     /// Stands for `UdpSocket::poll_send_ready`.
@@ -101,12 +101,12 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_send`.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.send(buf)
+        self.ready.try_write(|| self.io.send(buf))
     }
 
     /// Stands for `UdpSocket::readable`.
     pub async fn readable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_recv_ready(cx)).await
+        self.ready.wait(Interest::READABLE).await.map(|_| ())
     }
 
     /// Stands for `UdpSocket::poll_recv_ready`.
@@ -130,11 +130,15 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_recv`.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.recv(buf)
+        self.ready.try_read(|| self.io.recv(buf))
     }
 
     /// Stands for `UdpSocket::try_recv_buf`: a datagram into `buf`'s next chunk.
     pub fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.ready.try_read(|| self.recv_buf_now(buf))
+    }
+
+    fn recv_buf_now<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         read_buf(buf, |b| self.io.recv(b).map(|n| (n, ()))).map(|(n, ())| n)
     }
 
@@ -142,21 +146,23 @@ impl UdpSocket {
     pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
             self.ready
-                .poll_io(cx, Direction::Read, || self.try_recv_buf(buf))
+                .poll_io(cx, Direction::Read, || self.recv_buf_now(buf))
         })
         .await
     }
 
     /// Stands for `UdpSocket::try_recv_buf_from`.
     pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        read_buf(buf, |b| self.io.recv_from(b))
+        self.ready
+            .try_read(|| read_buf(buf, |b| self.io.recv_from(b)))
     }
 
     /// Stands for `UdpSocket::recv_buf_from`.
     pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.try_recv_buf_from(buf))
+            self.ready.poll_io(cx, Direction::Read, || {
+                read_buf(buf, |b| self.io.recv_from(b))
+            })
         })
         .await
     }
@@ -185,7 +191,7 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_send_to`.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io.send_to(buf, target)
+        self.ready.try_write(|| self.io.send_to(buf, target))
     }
 
     /// Stands for `UdpSocket::recv_from`.
@@ -208,18 +214,17 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_recv_from`.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.recv_from(buf)
+        self.ready.try_read(|| self.io.recv_from(buf))
     }
 
-    /// Stands for `UdpSocket::try_io`: `f` at once (compat keeps no readiness flags, so `f`
-    /// always runs; its `WouldBlock` is the answer).
+    /// Stands for `UdpSocket::try_io`: `WouldBlock` without calling `f` while the socket is not
+    /// known ready for `interest`; `f`'s `WouldBlock` clears that.
     pub fn try_io<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let _ = interest;
-        f()
+        self.ready.try_io(interest, f)
     }
 
     /// Stands for `UdpSocket::async_io`: `f` until it stops returning `WouldBlock`, waiting

@@ -144,7 +144,10 @@ impl Child {
                             return Err(e);
                         }
                         // Not yet waited on, or its runtime is gone: wait on this one.
-                        *ready = Some(Box::new(Readiness::new(fd.as_raw_fd())?));
+                        *ready = Some(Box::new(Readiness::with_interest(
+                            fd.as_raw_fd(),
+                            Interest::READABLE,
+                        )?));
                         continue;
                     }
                     // Readable but not reapable yet (a traced child): let others run first.

@@ -2,8 +2,6 @@
 //! guards, cached readiness and `try_io`. Its constructors (`register`, which are `unsafe`
 //! in Tokio) live in `src/compat_contracts.rs`, since compat holds no `unsafe`.
 
-mod registration;
-
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -12,7 +10,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{Interest, Ready};
 
-use self::registration::{Dir, Event, Registration};
+use crate::compat::io::registration::{Dir, Event, Registration};
 
 /// Stands for `tokio::io::unix::AsyncFd`: a descriptor (owned through `T`) whose readiness
 /// is awaited on the ring. The descriptor must be non-blocking for `try_io` to make sense.

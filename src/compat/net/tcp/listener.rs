@@ -42,7 +42,7 @@ impl TcpListener {
     /// Outside a runtime, with Tokio's message.
     #[track_caller]
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        let ready = Readiness::new(listener.as_raw_fd())?;
+        let ready = Readiness::with_interest(listener.as_raw_fd(), tokio::io::Interest::READABLE)?;
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
             io: listener,
@@ -66,6 +66,8 @@ impl TcpListener {
             std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
+        // As Tokio's: an accepted stream tries its first read and write at once.
+        ready.assume_ready(tokio::io::Ready::READABLE | tokio::io::Ready::WRITABLE);
         Poll::Ready(Ok((TcpStream::from_parts(s, ready), addr)))
     }
 

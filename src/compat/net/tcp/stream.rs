@@ -36,7 +36,12 @@ impl TcpStream {
                 )
                 .await;
             match connected {
-                Ok(s) => return TcpStream::from_std(s.into_std()),
+                Ok(s) => {
+                    let stream = TcpStream::from_std(s.into_std())?;
+                    // Connected: writable, as Tokio's stream is once its connect returns.
+                    stream.ready.assume_ready(tokio::io::Ready::WRITABLE);
+                    return Ok(stream);
+                }
                 Err(e) => last = Some(e),
             }
         }

@@ -27,7 +27,7 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_peek`.
     pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.peek(buf)
+        self.ready.try_read(|| self.io.peek(buf))
     }
 
     /// Stands for `UdpSocket::peek_from`.
@@ -50,7 +50,7 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::try_peek_from`.
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.peek_from(buf)
+        self.ready.try_read(|| self.io.peek_from(buf))
     }
 
     /// Stands for `UdpSocket::peek_sender`: the next datagram's sender, the datagram left
@@ -62,11 +62,15 @@ impl UdpSocket {
     /// Stands for `UdpSocket::poll_peek_sender`.
     pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
         self.ready
-            .poll_io(cx, Direction::Read, || self.try_peek_sender())
+            .poll_io(cx, Direction::Read, || self.peek_sender_now())
     }
 
     /// Stands for `UdpSocket::try_peek_sender`.
     pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        self.ready.try_read(|| self.peek_sender_now())
+    }
+
+    fn peek_sender_now(&self) -> io::Result<SocketAddr> {
         SockRef::from(&self.io)
             .peek_sender()?
             .as_socket()

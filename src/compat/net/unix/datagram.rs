@@ -29,7 +29,7 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::writable`.
     pub async fn writable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_send_ready(cx)).await
+        self.ready.wait(Interest::WRITABLE).await.map(|_| ())
     }
 
     /// Stands for `UnixDatagram::poll_send_ready`.
@@ -39,7 +39,7 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::readable`.
     pub async fn readable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_recv_ready(cx)).await
+        self.ready.wait(Interest::READABLE).await.map(|_| ())
     }
 
     /// Stands for `UnixDatagram::poll_recv_ready`.
@@ -68,10 +68,14 @@ impl UnixDatagram {
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let handle = io_handle()?;
         let (a, b) = net::UnixDatagram::pair()?;
-        Ok((
+        let (a, b) = (
             UnixDatagram::adopt(a, handle.clone())?,
             UnixDatagram::adopt(b, handle)?,
-        ))
+        );
+        // As Tokio's: both ends start writable.
+        a.ready.assume_ready(Ready::WRITABLE);
+        b.ready.assume_ready(Ready::WRITABLE);
+        Ok((a, b))
     }
 
     /// Stands for `UnixDatagram::from_std` (made non-blocking).
@@ -116,7 +120,7 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::try_send`.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.send(buf)
+        self.ready.try_write(|| self.io.send(buf))
     }
 
     /// Stands for `UnixDatagram::try_send_to`.
@@ -124,7 +128,7 @@ impl UnixDatagram {
     where
         P: AsRef<Path>,
     {
-        self.io.send_to(buf, target)
+        self.ready.try_write(|| self.io.send_to(buf, target))
     }
 
     /// Stands for `UnixDatagram::recv` (from the connected peer).
@@ -138,11 +142,15 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::try_recv`.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.recv(buf)
+        self.ready.try_read(|| self.io.recv(buf))
     }
 
     /// Stands for `UnixDatagram::try_recv_buf_from`: a datagram into `buf`'s next chunk.
     pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        self.ready.try_read(|| self.recv_buf_from_now(buf))
+    }
+
+    fn recv_buf_from_now<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
         read_buf(buf, |b| self.io.recv_from(b)).map(|(n, a)| (n, SocketAddr(a)))
     }
 
@@ -150,13 +158,17 @@ impl UnixDatagram {
     pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
         std::future::poll_fn(|cx| {
             self.ready
-                .poll_io(cx, Direction::Read, || self.try_recv_buf_from(buf))
+                .poll_io(cx, Direction::Read, || self.recv_buf_from_now(buf))
         })
         .await
     }
 
     /// Stands for `UnixDatagram::try_recv_buf`.
     pub fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.ready.try_read(|| self.recv_buf_now(buf))
+    }
+
+    fn recv_buf_now<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         read_buf(buf, |b| self.io.recv(b).map(|n| (n, ()))).map(|(n, ())| n)
     }
 
@@ -164,7 +176,7 @@ impl UnixDatagram {
     pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         std::future::poll_fn(|cx| {
             self.ready
-                .poll_io(cx, Direction::Read, || self.try_recv_buf(buf))
+                .poll_io(cx, Direction::Read, || self.recv_buf_now(buf))
         })
         .await
     }
@@ -227,19 +239,18 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::try_recv_from`.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.io.recv_from(buf)?;
+        let (n, addr) = self.ready.try_read(|| self.io.recv_from(buf))?;
         Ok((n, SocketAddr(addr)))
     }
 
-    /// Stands for `UnixDatagram::try_io`: `f` at once (compat keeps no readiness flags, so
-    /// `f` always runs; its `WouldBlock` is the answer).
+    /// Stands for `UnixDatagram::try_io`: `WouldBlock` without calling `f` while the socket is not
+    /// known ready for `interest`; `f`'s `WouldBlock` clears that.
     pub fn try_io<R>(
         &self,
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let _ = interest;
-        f()
+        self.ready.try_io(interest, f)
     }
 
     /// Stands for `UnixDatagram::async_io`: `f` until it stops returning `WouldBlock`,

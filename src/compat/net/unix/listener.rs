@@ -44,7 +44,7 @@ impl UnixListener {
 
     fn adopt(io: net::UnixListener, handle: crate::runtime::Handle) -> io::Result<UnixListener> {
         io.set_nonblocking(true)?;
-        let ready = Readiness::with_handle(io.as_raw_fd(), handle);
+        let ready = Readiness::on(io.as_raw_fd(), handle, tokio::io::Interest::READABLE);
         Ok(UnixListener { io, ready })
     }
 
@@ -83,6 +83,8 @@ impl UnixListener {
             std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
+        // As Tokio's: an accepted stream tries its first read and write at once.
+        ready.assume_ready(tokio::io::Ready::READABLE | tokio::io::Ready::WRITABLE);
         Poll::Ready(Ok((UnixStream::from_parts(s, ready), SocketAddr(addr))))
     }
 }

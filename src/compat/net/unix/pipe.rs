@@ -112,12 +112,12 @@ fn probe(res: io::Result<usize>) -> io::Result<bool> {
 }
 
 macro_rules! pipe_end {
-    ($ty:ident, $can:ident, $mode:literal) => {
+    ($ty:ident, $can:ident, $mode:literal, $interest:expr) => {
         impl $ty {
             #[track_caller]
             fn adopt(fd: OwnedFd) -> io::Result<$ty> {
                 crate::net::raw::set_nonblocking(fd.as_fd(), true)?;
-                let ready = Readiness::new(fd.as_raw_fd())?;
+                let ready = Readiness::with_interest(fd.as_raw_fd(), $interest)?;
                 Ok($ty {
                     io: File::from(fd),
                     ready,
@@ -173,10 +173,10 @@ macro_rules! pipe_end {
                 $ty::adopt(owned_fd)
             }
 
-            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::try_io`: `f` at once (compat \
-                keeps no readiness flags, so `f` always runs; its `WouldBlock` is the answer).")]
+            #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::try_io`: `WouldBlock` without \
+                calling `f` while the pipe is not known ready; `f`'s `WouldBlock` clears that.")]
             pub fn try_io<R>(&self, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
-                f()
+                self.ready.try_io($interest, f)
             }
 
             #[doc = concat!("Stands for `tokio::net::unix::pipe::", stringify!($ty), "::into_nonblocking_fd`.")]
@@ -225,12 +225,12 @@ pub struct Sender {
     ready: Readiness,
 }
 
-pipe_end!(Sender, writable, "O_WRONLY or O_RDWR");
+pipe_end!(Sender, writable, "O_WRONLY or O_RDWR", Interest::WRITABLE);
 
 impl Sender {
     /// Stands for `Sender::writable`.
     pub async fn writable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_write_ready(cx)).await
+        self.ready.wait(Interest::WRITABLE).await.map(|_| ())
     }
 
     /// Stands for `Sender::poll_write_ready`.
@@ -240,12 +240,12 @@ impl Sender {
 
     /// Stands for `Sender::try_write`.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        (&self.io).write(buf)
+        self.ready.try_write(|| (&self.io).write(buf))
     }
 
     /// Stands for `Sender::try_write_vectored`.
     pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        (&self.io).write_vectored(bufs)
+        self.ready.try_write(|| (&self.io).write_vectored(bufs))
     }
 }
 
@@ -258,12 +258,12 @@ pub struct Receiver {
     ready: Readiness,
 }
 
-pipe_end!(Receiver, readable, "O_RDONLY or O_RDWR");
+pipe_end!(Receiver, readable, "O_RDONLY or O_RDWR", Interest::READABLE);
 
 impl Receiver {
     /// Stands for `Receiver::readable`.
     pub async fn readable(&self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_read_ready(cx)).await
+        self.ready.wait(Interest::READABLE).await.map(|_| ())
     }
 
     /// Stands for `Receiver::poll_read_ready`.
@@ -273,17 +273,19 @@ impl Receiver {
 
     /// Stands for `Receiver::try_read`.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&self.io).read(buf)
+        self.ready.try_read(|| (&self.io).read(buf))
     }
 
     /// Stands for `Receiver::try_read_vectored`.
     pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        (&self.io).read_vectored(bufs)
+        self.ready.try_read(|| (&self.io).read_vectored(bufs))
     }
 
     /// Stands for `Receiver::try_read_buf`: into `buf`'s next chunk, advancing it.
     pub fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        read_buf(buf, |b| (&self.io).read(b).map(|n| (n, ()))).map(|(n, ())| n)
+        self.ready
+            .try_read(|| read_buf(buf, |b| (&self.io).read(b).map(|n| (n, ()))))
+            .map(|(n, ())| n)
     }
 }
 

@@ -93,7 +93,11 @@ impl UnixStream {
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = net::UnixStream::pair()?;
-        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+        let (a, b) = (UnixStream::from_std(a)?, UnixStream::from_std(b)?);
+        // As Tokio's: both ends start writable.
+        a.ready.assume_ready(tokio::io::Ready::WRITABLE);
+        b.ready.assume_ready(tokio::io::Ready::WRITABLE);
+        Ok((a, b))
     }
 
     /// Stands for `UnixStream::local_addr`.

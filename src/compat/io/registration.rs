@@ -33,7 +33,7 @@ use crate::Op;
 
 /// The directions a descriptor is polled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Dir {
+pub(crate) enum Dir {
     Read = 0,
     Write = 1,
     Priority = 2,
@@ -51,7 +51,7 @@ impl Dir {
     }
 
     /// The cached bits that make waiting in this direction pointless.
-    fn bits(self) -> Ready {
+    pub(crate) fn bits(self) -> Ready {
         match self {
             Dir::Read => Ready::READABLE | Ready::READ_CLOSED,
             Dir::Write => Ready::WRITABLE | Ready::WRITE_CLOSED,
@@ -61,7 +61,7 @@ impl Dir {
 }
 
 /// The ready bits an interest is satisfied by (Tokio's `Ready::from_interest`).
-pub(super) fn ready_for(interest: Interest) -> Ready {
+pub(crate) fn ready_for(interest: Interest) -> Ready {
     let mut r = Ready::EMPTY;
     if interest.is_readable() {
         r |= Ready::READABLE | Ready::READ_CLOSED;
@@ -118,6 +118,8 @@ struct Arm {
 }
 
 struct State {
+    /// The directions polled: the registration's interest, grown by a wait for priority.
+    interest: Interest,
     ready: Ready,
     tick: u16,
     arms: [Arm; 3],
@@ -126,9 +128,8 @@ struct State {
 }
 
 /// The registration an `AsyncFd` and its guards share.
-pub(super) struct Registration {
+pub(crate) struct Registration {
     fd: RawFd,
-    interest: Interest,
     handle: native::Handle,
     state: Mutex<State>,
     wakers: [Waker; 3],
@@ -162,13 +163,13 @@ impl Wake for ArmWaker {
 
 /// A snapshot for a guard: the bits it saw, at which tick.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Event {
-    pub(super) ready: Ready,
-    pub(super) tick: u16,
+pub(crate) struct Event {
+    pub(crate) ready: Ready,
+    pub(crate) tick: u16,
 }
 
 impl Registration {
-    pub(super) fn new(fd: RawFd, interest: Interest, handle: native::Handle) -> Arc<Registration> {
+    pub(crate) fn new(fd: RawFd, interest: Interest, handle: native::Handle) -> Arc<Registration> {
         let reg = Arc::new_cyclic(|weak: &Weak<Registration>| {
             let waker = |dir| {
                 Waker::from(Arc::new(ArmWaker {
@@ -178,9 +179,9 @@ impl Registration {
             };
             Registration {
                 fd,
-                interest,
                 handle,
                 state: Mutex::new(State {
+                    interest,
                     ready: Ready::EMPTY,
                     tick: 0,
                     arms: Default::default(),
@@ -200,14 +201,23 @@ impl Registration {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn dirs(&self) -> impl Iterator<Item = Dir> + '_ {
-        DIRS.into_iter().filter(|d| match d {
+    fn dirs(interest: Interest) -> impl Iterator<Item = Dir> {
+        DIRS.into_iter().filter(move |d| match d {
             // An error interest alone polls for reading, as Tokio's (errors arrive with any
             // poll).
-            Dir::Read => self.interest.is_readable() || self.interest.is_error(),
-            Dir::Write => self.interest.is_writable(),
-            Dir::Priority => self.interest.is_priority(),
+            Dir::Read => interest.is_readable() || interest.is_error(),
+            Dir::Write => interest.is_writable(),
+            Dir::Priority => interest.is_priority(),
         })
+    }
+
+    /// Mark `ready` without an event (Tokio's `assume_ready`: a socket fresh from `accept`
+    /// tries its first read and write at once); an operation that finds it not so clears it.
+    pub(crate) fn assume_ready(&self, ready: Ready) {
+        if self.handle.is_shut_down() {
+            return;
+        }
+        self.lock().ready |= ready;
     }
 
     /// Wake the waiters whose bits are in `bits`.
@@ -235,7 +245,7 @@ impl Registration {
     /// Collect finished polls into the cache, then arm a poll for every direction whose bits
     /// are clear.
     fn refresh(&self, st: &mut State) {
-        for d in self.dirs() {
+        for d in Self::dirs(st.interest) {
             let waker = &self.wakers[d as usize];
             let mut cx = Context::from_waker(waker);
             let arm = &mut st.arms[d as usize];
@@ -258,8 +268,9 @@ impl Registration {
                 let bits = match res {
                     Ok(ev) => ready_from_events(d.events(), ev),
                     Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
-                    // A poll the ring refused: report an error, as epoll would for a dead fd.
-                    Err(_) => Ready::ERROR,
+                    // A poll the ring refused: report an error, and the direction, so that
+                    // the operation is tried again and says what is wrong.
+                    Err(_) => Ready::ERROR | d.bits(),
                 };
                 if !bits.is_empty() {
                     st.ready |= bits;
@@ -276,7 +287,7 @@ impl Registration {
             return;
         }
         let on_ring = crate::runtime::context::with_driver(|_| ()).is_some();
-        for d in self.dirs() {
+        for d in Self::dirs(st.interest) {
             if !(st.ready & d.bits()).is_empty() {
                 continue;
             }
@@ -335,6 +346,9 @@ impl Registration {
             return Poll::Ready(Err(shutting_down()));
         }
         let mut st = self.lock();
+        if want.is_priority() && !st.interest.is_priority() {
+            st.interest = st.interest.add(Interest::PRIORITY);
+        }
         self.refresh(&mut st);
         let ready = st.ready & want;
         if !ready.is_empty() {
@@ -360,7 +374,7 @@ impl Registration {
     }
 
     /// `ready(interest)`: wait for any of its bits.
-    pub(super) fn poll_ready(
+    pub(crate) fn poll_ready(
         &self,
         interest: Interest,
         cx: &mut Context<'_>,
@@ -369,13 +383,13 @@ impl Registration {
     }
 
     /// `poll_read_ready` / `poll_write_ready`: one waiting task per direction.
-    pub(super) fn poll_dir(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<Event>> {
+    pub(crate) fn poll_dir(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<Event>> {
         self.poll_bits(dir.bits(), cx, Some(dir))
     }
 
     /// The cached bits for `try_io` (no waiting, no shutdown check): Tokio's mask, where a
     /// combined interest matches nothing.
-    pub(super) fn try_bits(&self, interest: Interest) -> Event {
+    pub(crate) fn try_bits(&self, interest: Interest) -> Event {
         let single = [
             Interest::READABLE,
             Interest::WRITABLE,
@@ -399,7 +413,7 @@ impl Registration {
 
     /// Clear `bits` (never the closed ones) unless an event newer than `event` arrived; the
     /// emptied directions are armed again.
-    pub(super) fn clear(&self, event: Event, bits: Ready) {
+    pub(crate) fn clear(&self, event: Event, bits: Ready) {
         let mut st = self.lock();
         if st.tick != event.tick {
             return;
@@ -410,7 +424,7 @@ impl Registration {
     }
 
     /// Drop every poll (cancelling it) and every waiter.
-    pub(super) fn deregister(&self) {
+    pub(crate) fn deregister(&self) {
         let mut st = self.lock();
         for arm in &mut st.arms {
             arm.local = None;
