@@ -69,3 +69,20 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: net rule 4 — two fresh descriptors nobody else owns.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
+
+/// `poll(2)` with a zero timeout: which of `events` (plus the error and hang-up bits the
+/// kernel always reports) hold for `fd` now. Never waits, and has no effect on the
+/// descriptor, so a number the caller no longer owns can at worst give a wrong answer.
+pub(crate) fn poll_now(fd: std::os::fd::RawFd, events: i16) -> io::Result<i16> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: net rule 1 — `poll` reads and writes exactly the one `pollfd` on this frame.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(pfd.revents)
+}

@@ -239,6 +239,7 @@ fn run(options: &Options) -> Result<ExitCode, String> {
         Some(exe) => {
             let r = runner::run_one(
                 exe,
+                false,
                 &generated.dir,
                 &[],
                 &[],
@@ -257,6 +258,7 @@ fn run(options: &Options) -> Result<ExitCode, String> {
     struct Planned {
         file: String,
         exe: PathBuf,
+        unprivileged: bool,
         tests: Vec<String>,
         skips: Vec<String>,
     }
@@ -311,6 +313,7 @@ fn run(options: &Options) -> Result<ExitCode, String> {
         planned.push(Planned {
             file: file.name.clone(),
             exe: exe.clone(),
+            unprivileged: file.unprivileged,
             tests,
             skips: mine,
         });
@@ -328,7 +331,15 @@ fn run(options: &Options) -> Result<ExitCode, String> {
             let crate_dir = generated.dir.clone();
             let log = logs.join(format!("{}.log", p.file.trim_end_matches(".rs")));
             Box::new(move || {
-                let mut r = runner::run_one(&p.exe, &crate_dir, &p.tests, &p.skips, timeout, &log);
+                let mut r = runner::run_one(
+                    &p.exe,
+                    p.unprivileged,
+                    &crate_dir,
+                    &p.tests,
+                    &p.skips,
+                    timeout,
+                    &log,
+                );
                 if r.timed_out {
                     // One hanging test must not take the file's others with it: run each test
                     // that did not report on its own, with a shorter timeout.
@@ -339,6 +350,7 @@ fn run(options: &Options) -> Result<ExitCode, String> {
                         let one_log = log.with_extension(format!("{}.log", t.replace("::", "__")));
                         let one = runner::run_one(
                             &p.exe,
+                            p.unprivileged,
                             &crate_dir,
                             &p.tests,
                             &others,

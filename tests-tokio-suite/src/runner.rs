@@ -84,10 +84,17 @@ pub struct FileResult {
     pub elapsed: Duration,
 }
 
+/// Whether this process runs as root (the owner of `/proc/self` is the effective uid).
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
 /// Run one binary: every test but `skips`, libtest's own threads, killed after `timeout`
-/// (tests that had not reported by then count as failed).
+/// (tests that had not reported by then count as failed). With `unprivileged`, a suite run
+/// as root runs it as `nobody` (through `setpriv`, which drops every capability).
 pub fn run_one(
     exe: &Path,
+    unprivileged: bool,
     cwd: &Path,
     tests: &[String],
     skips: &[String],
@@ -95,7 +102,14 @@ pub fn run_one(
     log: &Path,
 ) -> FileResult {
     let start = Instant::now();
-    let mut cmd = Command::new(exe);
+    let mut cmd = if unprivileged && is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
     cmd.current_dir(cwd).arg("--exact");
     for s in skips {
         cmd.args(["--skip", s]);

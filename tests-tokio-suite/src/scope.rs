@@ -12,6 +12,9 @@ pub struct ScopeFile {
     pub compile_only: bool,
     /// Statements naming these are dropped first (compile-only files).
     pub strip: Vec<String>,
+    /// Run as an unprivileged user when the suite runs as root (a test that asserts a
+    /// permission check root's capabilities would bypass).
+    pub unprivileged: bool,
 }
 
 #[derive(Debug, Default)]
@@ -61,10 +64,13 @@ pub fn read_scope(path: &Path) -> Result<Scope, String> {
                     name: file.to_string(),
                     compile_only: false,
                     strip: Vec::new(),
+                    unprivileged: false,
                 };
                 for w in words {
                     if w == "compile-only" {
                         f.compile_only = true;
+                    } else if w == "unprivileged" {
+                        f.unprivileged = true;
                     } else if let Some(list) = w.strip_prefix("strip=") {
                         f.strip = list.split(',').map(str::to_string).collect();
                     } else {

@@ -350,7 +350,18 @@ impl Registration {
             st.interest = st.interest.add(Interest::PRIORITY);
         }
         self.refresh(&mut st);
-        let ready = st.ready & want;
+        let mut ready = st.ready & want;
+        if slot.is_none() && ready.is_readable() && want.is_read_closed() && !ready.is_read_closed()
+        {
+            // The cached READABLE keeps the read poll from being armed, so a hang-up since
+            // would go unseen: epoll reports it as a new event; here a zero-timeout poll asks.
+            let hup = (libc::POLLRDHUP | libc::POLLHUP) as i16;
+            if crate::net::raw::poll_now(self.fd, hup).is_ok_and(|ev| ev & hup != 0) {
+                st.ready |= Ready::READ_CLOSED;
+                st.tick = st.tick.wrapping_add(1) & 0x7fff;
+                ready |= Ready::READ_CLOSED;
+            }
+        }
         if !ready.is_empty() {
             return Poll::Ready(Ok(Event {
                 ready,

@@ -90,7 +90,9 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::send` (to the connected peer).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
+        self.ready
+            .async_io(Interest::WRITABLE, || self.io.send(buf))
+            .await
     }
 
     /// Stands for `UdpSocket::poll_send`.
@@ -116,11 +118,10 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::recv` (from the connected peer).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.recv(buf))
-        })
-        .await
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || self.io.recv(buf))
+            .await
     }
 
     /// Stands for `UdpSocket::poll_recv`.
@@ -144,11 +145,12 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::recv_buf`.
     pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.recv_buf_now(buf))
-        })
-        .await
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                self.recv_buf_now(buf)
+            })
+            .await
     }
 
     /// Stands for `UdpSocket::try_recv_buf_from`.
@@ -159,12 +161,12 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::recv_buf_from`.
     pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            self.ready.poll_io(cx, Direction::Read, || {
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || {
                 read_buf(buf, |b| self.io.recv_from(b))
             })
-        })
-        .await
+            .await
     }
 
     /// Stands for `UdpSocket::send_to`: to the first of `target`'s addresses.
@@ -175,7 +177,9 @@ impl UdpSocket {
                 "no addresses to send data to",
             ));
         };
-        std::future::poll_fn(|cx| self.poll_send_to(cx, buf, addr)).await
+        self.ready
+            .async_io(Interest::WRITABLE, || self.io.send_to(buf, addr))
+            .await
     }
 
     /// Stands for `UdpSocket::poll_send_to`.
@@ -196,11 +200,12 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::recv_from`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.recv_from(buf))
-        })
-        .await
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                self.io.recv_from(buf)
+            })
+            .await
     }
 
     /// Stands for `UdpSocket::poll_recv_from`.

@@ -23,17 +23,26 @@ impl TcpListener {
         let addrs = to_socket_addrs(addr).await?;
         let mut last = None;
         for a in addrs {
-            let bound =
-                crate::compat::net::on_runtime(
-                    async move { crate::net::TcpListener::bind(a).await },
-                )
-                .await;
-            match bound {
-                Ok(l) => return TcpListener::from_std(l.into_std()),
+            match TcpListener::bind_addr(a) {
+                Ok(l) => return Ok(l),
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(crate::compat::net::no_addresses))
+    }
+
+    /// Tokio's (mio's) listener setup: `SO_REUSEADDR`, bind, a backlog of 1024. Plain
+    /// syscalls that never block, so a bind polled by a thread that only entered the runtime
+    /// (nobody driving its ring yet) finishes at once, as Tokio's does.
+    fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = if addr.is_ipv4() {
+            crate::compat::net::TcpSocket::new_v4()?
+        } else {
+            crate::compat::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(1024)
     }
 
     /// Stands for `TcpListener::from_std` (the socket is made non-blocking).
@@ -57,18 +66,32 @@ impl TcpListener {
 
     /// Stands for `TcpListener::accept`.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        // Every task waiting here is woken by a connection, as Tokio's (`poll_accept` keeps
+        // only the last waker).
+        let accepted = self
+            .ready
+            .async_io(tokio::io::Interest::READABLE, || self.io.accept())
+            .await?;
+        self.adopt(accepted)
     }
 
     /// Stands for `TcpListener::poll_accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (s, addr) =
+        let accepted =
             std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
+        Poll::Ready(self.adopt(accepted))
+    }
+
+    /// A freshly accepted socket as a compat stream on this listener's runtime.
+    fn adopt(
+        &self,
+        (s, addr): (std::net::TcpStream, SocketAddr),
+    ) -> io::Result<(TcpStream, SocketAddr)> {
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
         // As Tokio's: an accepted stream tries its first read and write at once.
         ready.assume_ready(tokio::io::Ready::READABLE | tokio::io::Ready::WRITABLE);
-        Poll::Ready(Ok((TcpStream::from_parts(s, ready), addr)))
+        Ok((TcpStream::from_parts(s, ready), addr))
     }
 
     /// Stands for `TcpListener::local_addr`.

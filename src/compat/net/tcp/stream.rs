@@ -30,11 +30,12 @@ impl TcpStream {
         let addrs = to_socket_addrs(addr).await?;
         let mut last = None;
         for a in addrs {
-            let connected =
-                crate::compat::net::on_runtime(
-                    async move { crate::net::TcpStream::connect(a).await },
-                )
-                .await;
+            // Boxed: the ring's connect chain is large, and a Tokio caller's future holding
+            // this one should stay small (Tokio's test holds it under 1000 bytes).
+            let connected = Box::pin(crate::compat::net::on_runtime(async move {
+                crate::net::TcpStream::connect(a).await
+            }))
+            .await;
             match connected {
                 Ok(s) => {
                     let stream = TcpStream::from_std(s.into_std())?;
@@ -98,8 +99,9 @@ impl TcpStream {
 
     /// Stands for `TcpStream::peek`: read without consuming.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut buf = ReadBuf::new(buf);
-        std::future::poll_fn(|cx| self.poll_peek(cx, &mut buf)).await
+        self.ready
+            .async_io(tokio::io::Interest::READABLE, || self.io.peek(buf))
+            .await
     }
 
     /// Stands for `TcpStream::nodelay`.

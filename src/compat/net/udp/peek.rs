@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use socket2::SockRef;
-use tokio::io::ReadBuf;
+use tokio::io::{Interest, ReadBuf};
 
 use super::UdpSocket;
 use crate::compat::net::ready::Direction;
@@ -13,11 +13,10 @@ use crate::compat::net::ready::Direction;
 impl UdpSocket {
     /// Stands for `UdpSocket::peek` (from the connected peer).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.peek(buf))
-        })
-        .await
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || self.io.peek(buf))
+            .await
     }
 
     /// Stands for `UdpSocket::poll_peek`.
@@ -32,11 +31,12 @@ impl UdpSocket {
 
     /// Stands for `UdpSocket::peek_from`.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.peek_from(buf))
-        })
-        .await
+        // Tokio's datagram receives wait for errors too (an ICMP refusal), not only data.
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                self.io.peek_from(buf)
+            })
+            .await
     }
 
     /// Stands for `UdpSocket::poll_peek_from`.
@@ -56,7 +56,11 @@ impl UdpSocket {
     /// Stands for `UdpSocket::peek_sender`: the next datagram's sender, the datagram left
     /// queued.
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
-        std::future::poll_fn(|cx| self.poll_peek_sender(cx)).await
+        self.ready
+            .async_io(Interest::READABLE | Interest::ERROR, || {
+                self.peek_sender_now()
+            })
+            .await
     }
 
     /// Stands for `UdpSocket::poll_peek_sender`.

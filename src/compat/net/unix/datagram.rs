@@ -115,7 +115,9 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::send` (to the connected peer).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_send(cx, buf)).await
+        self.ready
+            .async_io(Interest::WRITABLE, || self.io.send(buf))
+            .await
     }
 
     /// Stands for `UnixDatagram::try_send`.
@@ -133,11 +135,9 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::recv` (from the connected peer).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.recv(buf))
-        })
-        .await
+        self.ready
+            .async_io(Interest::READABLE, || self.io.recv(buf))
+            .await
     }
 
     /// Stands for `UnixDatagram::try_recv`.
@@ -156,11 +156,9 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::recv_buf_from`.
     pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.recv_buf_from_now(buf))
-        })
-        .await
+        self.ready
+            .async_io(Interest::READABLE, || self.recv_buf_from_now(buf))
+            .await
     }
 
     /// Stands for `UnixDatagram::try_recv_buf`.
@@ -174,11 +172,9 @@ impl UnixDatagram {
 
     /// Stands for `UnixDatagram::recv_buf`.
     pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.recv_buf_now(buf))
-        })
-        .await
+        self.ready
+            .async_io(Interest::READABLE, || self.recv_buf_now(buf))
+            .await
     }
 
     /// Stands for `UnixDatagram::send_to`.
@@ -187,16 +183,17 @@ impl UnixDatagram {
         P: AsRef<Path>,
     {
         let target = target.as_ref();
-        std::future::poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        self.ready
+            .async_io(Interest::WRITABLE, || self.io.send_to(buf, target))
+            .await
     }
 
     /// Stands for `UnixDatagram::recv_from`.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = std::future::poll_fn(|cx| {
-            self.ready
-                .poll_io(cx, Direction::Read, || self.io.recv_from(buf))
-        })
-        .await?;
+        let (n, addr) = self
+            .ready
+            .async_io(Interest::READABLE, || self.io.recv_from(buf))
+            .await?;
         Ok((n, SocketAddr(addr)))
     }
 

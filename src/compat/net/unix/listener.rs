@@ -74,18 +74,32 @@ impl UnixListener {
 
     /// Stands for `UnixListener::accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        // Every task waiting here is woken by a connection, as Tokio's (`poll_accept` keeps
+        // only the last waker).
+        let accepted = self
+            .ready
+            .async_io(tokio::io::Interest::READABLE, || self.io.accept())
+            .await?;
+        self.adopt_accepted(accepted)
     }
 
     /// Stands for `UnixListener::poll_accept`.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (s, addr) =
+        let accepted =
             std::task::ready!(self.ready.poll_io(cx, Direction::Read, || self.io.accept()))?;
+        Poll::Ready(self.adopt_accepted(accepted))
+    }
+
+    /// A freshly accepted socket as a compat stream on this listener's runtime.
+    fn adopt_accepted(
+        &self,
+        (s, addr): (net::UnixStream, std::os::unix::net::SocketAddr),
+    ) -> io::Result<(UnixStream, SocketAddr)> {
         s.set_nonblocking(true)?;
         let ready = Readiness::with_handle(s.as_raw_fd(), self.ready.handle().clone());
         // As Tokio's: an accepted stream tries its first read and write at once.
         ready.assume_ready(tokio::io::Ready::READABLE | tokio::io::Ready::WRITABLE);
-        Poll::Ready(Ok((UnixStream::from_parts(s, ready), SocketAddr(addr))))
+        Ok((UnixStream::from_parts(s, ready), SocketAddr(addr)))
     }
 }
 
