@@ -355,7 +355,7 @@ impl Registration {
         {
             // The cached READABLE keeps the read poll from being armed, so a hang-up since
             // would go unseen: epoll reports it as a new event; here a zero-timeout poll asks.
-            let hup = (libc::POLLRDHUP | libc::POLLHUP) as i16;
+            let hup = libc::POLLRDHUP | libc::POLLHUP;
             if crate::net::raw::poll_now(self.fd, hup).is_ok_and(|ev| ev & hup != 0) {
                 st.ready |= Ready::READ_CLOSED;
                 st.tick = st.tick.wrapping_add(1) & 0x7fff;
