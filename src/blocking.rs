@@ -175,7 +175,11 @@ impl BlockingPool {
             let spawned = self
                 .inner
                 .threads
-                .spawn(|| "ringolo-blocking".into(), move || pool.run(serial));
+                .spawn(
+                    crate::runtime::threads::ThreadRole::Blocking,
+                    || "ringolo-blocking".into(),
+                    move || pool.run(serial),
+                );
             match spawned {
                 Ok(handle) => state.handles.push((serial, handle)),
                 Err(e) => {

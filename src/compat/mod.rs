@@ -26,6 +26,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "tokio-bridge")]
+mod bridge;
 pub mod fs;
 pub mod io;
 pub mod net;

@@ -45,6 +45,24 @@ pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
     }
 }
 
+#[cfg(feature = "tokio-bridge")]
+use super::bridge::on_by_default as bridge_on_by_default;
+
+#[cfg(not(feature = "tokio-bridge"))]
+fn bridge_on_by_default() -> bool {
+    false
+}
+
+#[cfg(feature = "tokio-bridge")]
+pub use super::bridge::BridgeMetrics;
+
+/// ringolo's extension: what ran on the Tokio bridge in this process (see
+/// [`Builder::tokio_bridge`]); all zero when it never started.
+#[cfg(feature = "tokio-bridge")]
+pub fn tokio_bridge_metrics() -> BridgeMetrics {
+    super::bridge::metrics()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     CurrentThread,
@@ -58,6 +76,7 @@ pub struct Builder {
     enable_time: bool,
     enable_io: bool,
     start_paused: bool,
+    tokio_bridge: bool,
 }
 
 impl Builder {
@@ -79,7 +98,21 @@ impl Builder {
             enable_time: false,
             enable_io: false,
             start_paused: false,
+            tokio_bridge: cfg!(feature = "tokio-bridge") && bridge_on_by_default(),
         }
+    }
+
+    /// ringolo's extension: whether this runtime's threads run inside the Tokio bridge (one
+    /// real Tokio runtime per process, beside compat's), so that library code calling Tokio's
+    /// own runtime — `tokio::spawn`, `tokio::time`, `Handle::current()` — works instead of
+    /// panicking. That work then runs on the bridge's thread, on epoll, not on io_uring.
+    ///
+    /// On by default in a build with the `tokio-bridge` feature (the drop-in crate has it),
+    /// unless `RINGOLO_TOKIO_BRIDGE=0` is set; `build` fails when it is asked for in a build
+    /// without the feature. See `compat/MIGRATION.md`.
+    pub fn tokio_bridge(&mut self, enabled: bool) -> &mut Self {
+        self.tokio_bridge = enabled;
+        self
     }
 
     /// Stands for `Builder::enable_all`: timers and I/O.
@@ -264,11 +297,29 @@ impl Builder {
         self.inner.set_enabled(self.enable_time, self.enable_io);
     }
 
+    /// Put this runtime's threads inside the Tokio bridge, when asked for.
+    fn join_bridge(&mut self) -> io::Result<()> {
+        if !self.tokio_bridge {
+            return Ok(());
+        }
+        #[cfg(feature = "tokio-bridge")]
+        {
+            self.inner.run_wrapper(super::bridge::wrapper()?);
+            Ok(())
+        }
+        #[cfg(not(feature = "tokio-bridge"))]
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "ringolo::compat: the Tokio bridge was asked for, but ringolo was built without its              `tokio-bridge` feature",
+        ))
+    }
+
     /// Stands for `Builder::build`. Fails when io_uring cannot be set up; the error's message
     /// names the cause and the fix.
     #[track_caller]
     pub fn build(&mut self) -> io::Result<Runtime> {
         self.prepare();
+        self.join_bridge()?;
         let rt = self.inner.build().map_err(build_error)?;
         Ok(Runtime {
             handle: Handle { inner: rt.handle() },
@@ -289,6 +340,7 @@ impl Builder {
             "Building a LocalRuntime requires the current_thread scheduler"
         );
         self.prepare();
+        self.join_bridge()?;
         let rt = self.inner.build_local().map_err(build_error)?;
         Ok(LocalRuntime {
             handle: Handle { inner: rt.handle() },

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::threads::ThreadConfig;
+use super::threads::{RunWrapper, ThreadConfig, ThreadRole};
 use super::{BuildError, Runtime};
 use crate::driver::{OpcodeSet, RingConfig};
 use crate::scheduler::current_thread::{self, Config};
@@ -243,6 +243,14 @@ impl Builder {
         self
     }
 
+    /// For `ringolo::compat`'s Tokio bridge: run every thread's work for this runtime (its
+    /// workers, blocking threads, `block_on` calls and `block_in_place` closures) inside
+    /// `wrap`.
+    pub(crate) fn run_wrapper(&mut self, wrap: RunWrapper) -> &mut Self {
+        self.threads.wrap = Some(wrap);
+        self
+    }
+
     /// For `ringolo::compat`: whether timers and I/O count as enabled (Tokio's `enable_time`
     /// / `enable_io`). ringolo always runs both; compat reports a disabled one as Tokio does.
     pub(crate) fn set_enabled(&mut self, time: bool, io: bool) -> &mut Self {
@@ -394,7 +402,7 @@ impl Builder {
                     let spawned = mt_shared
                         .config
                         .threads
-                        .spawn(|| format!("ringolo-worker-{i}"), move || w.run());
+                        .spawn(ThreadRole::Worker, || format!("ringolo-worker-{i}"), move || w.run());
                     match spawned {
                         Ok(t) => threads.push(t),
                         Err(e) => {

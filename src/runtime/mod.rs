@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use crate::scheduler::current_thread::{self as ct, Core, Shared};
 use crate::scheduler::multi_thread;
+use self::threads::ThreadRole;
 use crate::task::JoinHandle;
 
 /// Tokio's text for a `block_on` inside a runtime.
@@ -232,7 +233,20 @@ fn block_on<F: Future>(
     if context::is_inside_runtime() {
         panic!("{}", NESTED_BLOCK_ON);
     }
-    let future = pin!(future);
+    let threads = shared.config.threads.clone();
+    threads.run(ThreadRole::BlockOn, move || {
+        let future = pin!(future);
+        block_on_pinned(shared, mt, future, via_runtime)
+    })
+}
+
+#[track_caller]
+fn block_on_pinned<F: Future>(
+    shared: &Arc<Shared>,
+    mt: Option<&Arc<multi_thread::Shared>>,
+    future: Pin<&mut F>,
+    via_runtime: bool,
+) -> F::Output {
     match mt {
         // Any number of threads may block on a multi-thread runtime at once, as in Tokio: the
         // first uses the runtime's own block_on core, others get a core (and ring) of their own
@@ -528,6 +542,14 @@ impl fmt::Debug for Runtime {
 }
 
 impl Handle {
+    /// What the runtime does with its threads (their hooks and wrapper).
+    pub(crate) fn threads(&self) -> &Arc<threads::ThreadConfig> {
+        match &self.inner {
+            HandleInner::CurrentThread(shared) => &shared.config.threads,
+            HandleInner::MultiThread(mt) => &mt.config.threads,
+        }
+    }
+
     /// The handle of the current runtime: the one entered on this thread most recently
     /// (`enter`), or the one this thread drives.
     ///

@@ -13,6 +13,23 @@ pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
 /// Names for the threads a runtime starts.
 pub(crate) type NameFn = Arc<dyn Fn() -> String + Send + Sync>;
 
+/// What a thread does for the runtime while a [`RunWrapper`] wraps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThreadRole {
+    /// A worker (or spare worker) running tasks, for the thread's whole life.
+    Worker,
+    /// A `block_on` call, on whatever thread made it.
+    BlockOn,
+    /// A blocking-pool thread, for its whole life.
+    Blocking,
+    /// A `block_in_place` closure, on the worker that blocks.
+    BlockInPlace,
+}
+
+/// Runs a thread's work for the runtime inside a context of the embedder's (compat's Tokio
+/// bridge): called with the body, which it must call exactly once, on the same thread.
+pub(crate) type RunWrapper = Arc<dyn Fn(ThreadRole, &mut dyn FnMut()) + Send + Sync>;
+
 #[derive(Clone, Default)]
 pub(crate) struct ThreadConfig {
     pub(crate) name: Option<NameFn>,
@@ -21,6 +38,7 @@ pub(crate) struct ThreadConfig {
     pub(crate) on_stop: Option<Callback>,
     pub(crate) on_park: Option<Callback>,
     pub(crate) on_unpark: Option<Callback>,
+    pub(crate) wrap: Option<RunWrapper>,
 }
 
 impl ThreadConfig {
@@ -28,6 +46,7 @@ impl ThreadConfig {
     /// hook, `f`, then the stop hook — the stop hook also when `f` unwinds.
     pub(crate) fn spawn<F, T>(
         self: &Arc<Self>,
+        role: ThreadRole,
         default_name: impl FnOnce() -> String,
         f: F,
     ) -> io::Result<std::thread::JoinHandle<T>>
@@ -56,9 +75,25 @@ impl ThreadConfig {
             if let Some(start) = &config.on_start {
                 start();
             }
+            let wrapped = config.clone();
             let _stop = Stop(config);
-            f()
+            wrapped.run(role, f)
         })
+    }
+
+    /// Run `f` in `role`, inside the embedder's wrapper if there is one.
+    pub(crate) fn run<T>(&self, role: ThreadRole, f: impl FnOnce() -> T) -> T {
+        let Some(wrap) = &self.wrap else {
+            return f();
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        wrap(role, &mut || {
+            if let Some(f) = f.take() {
+                out = Some(f());
+            }
+        });
+        out.expect("a runtime thread's wrapper must run its body")
     }
 
     pub(crate) fn before_park(&self) {
@@ -83,6 +118,7 @@ impl fmt::Debug for ThreadConfig {
             .field("on_thread_stop", &self.on_stop.is_some())
             .field("on_thread_park", &self.on_park.is_some())
             .field("on_thread_unpark", &self.on_unpark.is_some())
+            .field("wrapped", &self.wrap.is_some())
             .finish()
     }
 }

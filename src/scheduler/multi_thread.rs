@@ -766,7 +766,10 @@ impl Worker {
                 self.shared.unpark(w);
             }
         }
-        f()
+        self.shared
+            .config
+            .threads
+            .run(crate::runtime::threads::ThreadRole::BlockInPlace, f)
     }
 
     fn next_task(&self) -> Option<Notif> {

@@ -76,7 +76,11 @@ impl Shared {
         let handle = self
             .config
             .threads
-            .spawn(|| format!("ringolo-spare-{slot}"), move || worker.run())?;
+            .spawn(
+                crate::runtime::threads::ThreadRole::Worker,
+                || format!("ringolo-spare-{slot}"),
+                move || worker.run(),
+            )?;
         self.spare_threads
             .lock()
             .unwrap_or_else(|e| e.into_inner())

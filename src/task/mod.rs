@@ -185,7 +185,15 @@ where
     });
     match on_worker {
         Some(out) => out,
-        None => context::exit_runtime(handle, f.take().expect("not taken")),
+        None => {
+            let f = f.take().expect("not taken");
+            match handle.as_ref().map(|h| h.threads().clone()) {
+                Some(threads) => context::exit_runtime(handle, move || {
+                    threads.run(crate::runtime::threads::ThreadRole::BlockInPlace, f)
+                }),
+                None => context::exit_runtime(handle, f),
+            }
+        }
     }
 }
 

@@ -178,7 +178,12 @@ fn manifest(workspace: &Path, tokio_version: &str, switch: Switch) -> String {
         }
     }
     let dep = match switch {
-        Switch::Import => format!("ringolo = {{ path = {:?} }}", workspace.display().to_string()),
+        // The import swap takes ringolo as an application would that moved from Tokio by
+        // rewriting its imports: with the Tokio bridge, as the drop-in crate has it.
+        Switch::Import => format!(
+            "ringolo = {{ path = {:?}, features = [\"tokio-bridge\"] }}",
+            workspace.display().to_string()
+        ),
         Switch::Rename => format!(
             "tokio = {{ package = \"ringolo-compat\", path = {:?}, features = [\"full\", \"test-util\"] }}",
             workspace.join("compat").display().to_string()
