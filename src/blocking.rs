@@ -172,14 +172,11 @@ impl BlockingPool {
             let serial = state.next_serial;
             state.next_serial += 1;
             let pool = self.clone();
-            let spawned = self
-                .inner
-                .threads
-                .spawn(
-                    crate::runtime::threads::ThreadRole::Blocking,
-                    || "ringolo-blocking".into(),
-                    move || pool.run(serial),
-                );
+            let spawned = self.inner.threads.spawn(
+                crate::runtime::threads::ThreadRole::Blocking,
+                || "ringolo-blocking".into(),
+                move || pool.run(serial),
+            );
             match spawned {
                 Ok(handle) => state.handles.push((serial, handle)),
                 Err(e) => {

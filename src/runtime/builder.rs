@@ -246,6 +246,7 @@ impl Builder {
     /// For `ringolo::compat`'s Tokio bridge: run every thread's work for this runtime (its
     /// workers, blocking threads, `block_on` calls and `block_in_place` closures) inside
     /// `wrap`.
+    #[cfg_attr(not(feature = "tokio-bridge"), allow(dead_code))]
     pub(crate) fn run_wrapper(&mut self, wrap: RunWrapper) -> &mut Self {
         self.threads.wrap = Some(wrap);
         self
@@ -399,10 +400,11 @@ impl Builder {
                 core.set_multi_thread(mt_shared.clone());
                 let mut threads = Vec::with_capacity(n);
                 for (i, w) in workers.into_iter().enumerate() {
-                    let spawned = mt_shared
-                        .config
-                        .threads
-                        .spawn(ThreadRole::Worker, || format!("ringolo-worker-{i}"), move || w.run());
+                    let spawned = mt_shared.config.threads.spawn(
+                        ThreadRole::Worker,
+                        || format!("ringolo-worker-{i}"),
+                        move || w.run(),
+                    );
                     match spawned {
                         Ok(t) => threads.push(t),
                         Err(e) => {

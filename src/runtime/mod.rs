@@ -31,9 +31,9 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use self::threads::ThreadRole;
 use crate::scheduler::current_thread::{self as ct, Core, Shared};
 use crate::scheduler::multi_thread;
-use self::threads::ThreadRole;
 use crate::task::JoinHandle;
 
 /// Tokio's text for a `block_on` inside a runtime.

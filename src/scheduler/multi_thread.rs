@@ -154,9 +154,9 @@ pub(crate) struct Worker {
     lifo_runs: Cell<u32>,
     /// Bound tasks woken on this thread: run here, never stolen.
     pinned: RefCell<VecDeque<Notif>>,
-    /// Tasks that yielded here (`yield_now`): queued again only after this worker next looks
-    /// at its ring (`maintenance`), so a yield lets completions in first (Tokio's deferred
-    /// wakes).
+    /// Tasks bound here that yielded (`yield_now`): queued again only after this worker next
+    /// looks at its ring (`maintenance`), so a yield lets their completions in first (Tokio's
+    /// deferred wakes). A free task that yields goes to the stealable queue at once.
     yielded: RefCell<Vec<Notif>>,
     driver: RefCell<Driver>,
     deferred: Cell<Deferred>,
@@ -695,23 +695,22 @@ impl Worker {
             drop(task);
             return;
         }
-        let home = bound_home(task.header());
-        if is_yield && !self.in_blocking.get() && home.is_none_or(|h| h == self.index) {
-            self.yielded.borrow_mut().push(task);
-            return;
-        }
-        self.enqueue(task, home);
-    }
-
-    /// Queue a task woken here (not a yield): bound ones on their worker, free ones in the
-    /// LIFO slot.
-    fn enqueue(&self, task: Notif, home: Option<usize>) {
-        match home {
+        match bound_home(task.header()) {
+            // A task bound here by ops in flight waits for them: it runs again only after the
+            // ring was looked at (Tokio's deferred wake).
+            Some(home) if is_yield && home == self.index && !self.in_blocking.get() => {
+                self.yielded.borrow_mut().push(task)
+            }
             Some(home) if home == self.index => self.pinned.borrow_mut().push_back(task),
             Some(home) => self.shared.push_to_home(home, task),
             None if self.in_blocking.get() => {
                 // Inside block_in_place: where the other workers look.
                 self.shared.inject.push_back(task);
+                self.shared.notify_parked();
+            }
+            None if is_yield => {
+                // Nothing of it waits on this ring: runnable work another worker may take.
+                self.remote().queue.push_back(task);
                 self.shared.notify_parked();
             }
             None => {
@@ -817,8 +816,8 @@ impl Worker {
         self.publish_counters();
     }
 
-    /// The tasks that yielded, back in the queues: behind what is there, and where other
-    /// workers may steal them (bound ones in the pinned queue).
+    /// The bound tasks that yielded, back in the pinned queue behind what is there (one
+    /// whose ops finished meanwhile is free again: it goes where other workers may steal it).
     fn requeue_yielded(&self) {
         let mut yielded = self.yielded.borrow_mut();
         if yielded.is_empty() {
@@ -835,7 +834,6 @@ impl Worker {
         }
         drop(yielded);
         if shared_work {
-            // Runnable work another worker could take.
             self.shared.notify_parked();
         }
     }

@@ -73,14 +73,11 @@ impl Shared {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         driver.multi_thread = true;
         let worker = Worker::new(self.clone(), slot, driver, true);
-        let handle = self
-            .config
-            .threads
-            .spawn(
-                crate::runtime::threads::ThreadRole::Worker,
-                || format!("ringolo-spare-{slot}"),
-                move || worker.run(),
-            )?;
+        let handle = self.config.threads.spawn(
+            crate::runtime::threads::ThreadRole::Worker,
+            || format!("ringolo-spare-{slot}"),
+            move || worker.run(),
+        )?;
         self.spare_threads
             .lock()
             .unwrap_or_else(|e| e.into_inner())
