@@ -179,45 +179,39 @@ workloads!(
     }
 );
 
-struct Runtimes {
-    native: ringolo::runtime::Runtime,
-    compat: ringolo::compat::runtime::Runtime,
-    tokio: tokio::runtime::Runtime,
+fn native_rt(multi: bool) -> ringolo::runtime::Runtime {
+    if multi {
+        ringolo::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+    } else {
+        ringolo::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
 }
 
-fn runtimes(multi: bool) -> Runtimes {
-    if multi {
-        Runtimes {
-            native: ringolo::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .unwrap(),
-            compat: ringolo::compat::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap(),
-            tokio: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap(),
-        }
+fn compat_rt(multi: bool) -> ringolo::compat::runtime::Runtime {
+    let mut b = if multi {
+        let mut b = ringolo::compat::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
     } else {
-        Runtimes {
-            native: ringolo::runtime::Builder::new_current_thread()
-                .build()
-                .unwrap(),
-            compat: ringolo::compat::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-            tokio: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap(),
-        }
-    }
+        ringolo::compat::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().unwrap()
+}
+
+fn tokio_rt(multi: bool) -> tokio::runtime::Runtime {
+    let mut b = if multi {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().unwrap()
 }
 
 type Bench<R> = fn(&R) -> (Duration, Duration);
@@ -300,39 +294,58 @@ fn main() {
         "target"
     );
     for multi in [false, true] {
-        let rts = runtimes(multi);
         for w in &workloads {
             if !filter.is_empty() && !filter.iter().any(|f| w.name.contains(f.as_str())) {
                 continue;
             }
-            // Warm-up.
-            (w.native)(&rts.native);
-            (w.compat)(&rts.compat);
-            (w.tokio)(&rts.tokio);
             let (mut n, mut c, mut t, mut cn, mut ct) = (vec![], vec![], vec![], vec![], vec![]);
+            let mut aa = vec![];
             let mut walls = (vec![], vec![], vec![]);
             let per = |d: Duration| d.as_nanos() as f64 / w.ops as f64;
             for rep in 0..reps {
+                // Each side's runtime is built for its own measurement and dropped after it, so
+                // no other runtime's idle workers share the 2 vCPUs meanwhile (with all three
+                // alive, the multi-thread rows moved by 15-70 % with the order they were built).
+                // A second native run is the A/A control: what identical code reads here.
+                let run_native = || {
+                    let rt = native_rt(multi);
+                    (w.native)(&rt);
+                    (w.native)(&rt)
+                };
+                let run_compat = || {
+                    let rt = compat_rt(multi);
+                    (w.compat)(&rt);
+                    (w.compat)(&rt)
+                };
                 // Alternate which ringolo side goes first, so neither gets the other's warm
                 // caches (or the machine's quiet moments) every time.
-                let ((a, aw), (b, bw)) = if rep % 2 == 0 {
-                    let a = (w.native)(&rts.native);
-                    (a, (w.compat)(&rts.compat))
+                let ((a, aw), (b, bw), (a2, _)) = if rep % 2 == 0 {
+                    let a = run_native();
+                    let b = run_compat();
+                    (a, b, run_native())
                 } else {
-                    let b = (w.compat)(&rts.compat);
-                    ((w.native)(&rts.native), b)
+                    let a2 = run_native();
+                    let b = run_compat();
+                    (run_native(), b, a2)
                 };
-                let (d, dw) = (w.tokio)(&rts.tokio);
-                let (a, b, d) = (per(a), per(b), per(d));
+                let (d, dw) = {
+                    let rt = tokio_rt(multi);
+                    (w.tokio)(&rt);
+                    (w.tokio)(&rt)
+                };
+                let (a, a2, b, d) = (per(a), per(a2), per(b), per(d));
                 n.push(a);
                 c.push(b);
                 t.push(d);
                 cn.push(b / a);
                 ct.push(b / d);
+                aa.push(a2 / a);
                 walls.0.push(per(aw));
                 walls.1.push(per(bw));
                 walls.2.push(per(dw));
             }
+            let (aa_lo, aa_hi) = min_max(&aa);
+            let aa_m = median(&mut aa);
             let (cn_lo, cn_hi) = min_max(&cn);
             let (ct_lo, ct_hi) = min_max(&ct);
             let (cn_m, ct_m) = (median(&mut cn), median(&mut ct));
@@ -350,7 +363,7 @@ fn main() {
                 None => format!("- {}", if cn_m <= 1.05 { "met" } else { "MISSED" }),
             };
             println!(
-                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   wall {:.0}/{:.0}/{:.0}",
+                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   A/A {:.2} ({:.2}-{:.2})   wall {:.0}/{:.0}/{:.0}",
                 w.name,
                 if multi { "mt" } else { "ct" },
                 nm,
@@ -364,6 +377,9 @@ fn main() {
                 ct_lo,
                 ct_hi,
                 verdict,
+                aa_m,
+                aa_lo,
+                aa_hi,
                 median(&mut walls.0),
                 median(&mut walls.1),
                 median(&mut walls.2)
