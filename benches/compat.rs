@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 const SPAWN_TASKS: usize = 100_000;
+/// Tokio's `spawn_many_local` shape (benches/mt.rs, where the multi-thread target was set).
+const SPAWN_MANY_TASKS: usize = 10_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1_000;
 const TIMERS: usize = 100_000;
@@ -66,10 +68,10 @@ macro_rules! workloads {
                 use std::sync::{Arc, Mutex};
                 let (tx, rx) = futures::channel::oneshot::channel::<()>();
                 let tx = Arc::new(Mutex::new(Some(tx)));
-                let rem = Arc::new(AtomicUsize::new(SPAWN_TASKS));
+                let rem = Arc::new(AtomicUsize::new(SPAWN_MANY_TASKS));
                 timed(rt, async move {
                     $spawn(async move {
-                        for _ in 0..SPAWN_TASKS {
+                        for _ in 0..SPAWN_MANY_TASKS {
                             let (tx, rem) = (tx.clone(), rem.clone());
                             $spawn(async move {
                                 if rem.fetch_sub(1, Ordering::Relaxed) == 1 {
@@ -224,6 +226,9 @@ struct Workload {
     tokio: Bench<tokio::runtime::Runtime>,
     /// compat / tokio target on (current-thread, multi-thread), if the issue names one.
     target: (Option<f64>, Option<f64>),
+    /// Whether that target is on wall time (the spawn_many target came from benches/mt.rs,
+    /// which reads wall time) rather than CPU.
+    wall_target: bool,
 }
 
 fn main() {
@@ -241,14 +246,16 @@ fn main() {
             compat: compat::spawn_join,
             tokio: tokio_side::spawn_join,
             target: (Some(0.35), None),
+            wall_target: false,
         },
         Workload {
-            name: "spawn_many 100k (no join)",
-            ops: SPAWN_TASKS,
+            name: "spawn_many 10k (no join)",
+            ops: SPAWN_MANY_TASKS,
             native: native::spawn_many,
             compat: compat::spawn_many,
             tokio: tokio_side::spawn_many,
             target: (None, Some(0.5)),
+            wall_target: true,
         },
         Workload {
             name: "200 x 1000 yields",
@@ -257,6 +264,7 @@ fn main() {
             compat: compat::yields,
             tokio: tokio_side::yields,
             target: (Some(0.7), None),
+            wall_target: false,
         },
         Workload {
             name: "100k sleeps 1-10 ms",
@@ -265,6 +273,7 @@ fn main() {
             compat: compat::timers,
             tokio: tokio_side::timers,
             target: (Some(0.75), None),
+            wall_target: false,
         },
         Workload {
             name: "JoinSet 100k spawn+join_next",
@@ -273,6 +282,7 @@ fn main() {
             compat: compat::joinset,
             tokio: tokio_side::joinset,
             target: (None, None),
+            wall_target: false,
         },
     ];
     println!(
@@ -301,6 +311,7 @@ fn main() {
             let (mut n, mut c, mut t, mut cn, mut ct) = (vec![], vec![], vec![], vec![], vec![]);
             let mut aa = vec![];
             let mut walls = (vec![], vec![], vec![]);
+            let mut ct_wall = vec![];
             let per = |d: Duration| d.as_nanos() as f64 / w.ops as f64;
             for rep in 0..reps {
                 // Each side's runtime is built for its own measurement and dropped after it, so
@@ -340,6 +351,7 @@ fn main() {
                 cn.push(b / a);
                 ct.push(b / d);
                 aa.push(a2 / a);
+                ct_wall.push(per(bw) / per(dw));
                 walls.0.push(per(aw));
                 walls.1.push(per(bw));
                 walls.2.push(per(dw));
@@ -351,10 +363,12 @@ fn main() {
             let (cn_m, ct_m) = (median(&mut cn), median(&mut ct));
             let (nm, cm, tm) = (median(&mut n), median(&mut c), median(&mut t));
             let target = if multi { w.target.1 } else { w.target.0 };
+            let ct_wall_m = median(&mut ct_wall.clone());
+            let ct_judged = if w.wall_target { ct_wall_m } else { ct_m };
             let verdict = match target {
                 Some(t) => format!(
                     "{t:.2} {}",
-                    if ct_m <= t && cn_m <= 1.05 {
+                    if ct_judged <= t && cn_m <= 1.05 {
                         "met"
                     } else {
                         "MISSED"
@@ -363,7 +377,7 @@ fn main() {
                 None => format!("- {}", if cn_m <= 1.05 { "met" } else { "MISSED" }),
             };
             println!(
-                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   A/A {:.2} ({:.2}-{:.2})   wall {:.0}/{:.0}/{:.0}",
+                "{:<34} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>7.2} {:>7.2} {:>6.2}-{:<6.2} {:>7.2} {:>6.2}-{:<6.2} {}   A/A {:.2} ({:.2}-{:.2})   wall {:.0}/{:.0}/{:.0} c/t {:.2}",
                 w.name,
                 if multi { "mt" } else { "ct" },
                 nm,
@@ -382,7 +396,8 @@ fn main() {
                 aa_hi,
                 median(&mut walls.0),
                 median(&mut walls.1),
-                median(&mut walls.2)
+                median(&mut walls.2),
+                median(&mut ct_wall)
             );
         }
     }
