@@ -423,14 +423,30 @@ impl Registration {
         self.arm(&mut st);
     }
 
-    /// Drop every poll (cancelling it) and every waiter.
+    /// Drop every poll (cancelling it) and every waiter. An in-flight poll holds the
+    /// descriptor's file open in the kernel (a closed listener would go on accepting, a closed
+    /// stream would never send its FIN), so each is cancelled: a poll on another thread's ring
+    /// through that ring's mailbox, a poll task by aborting it.
+    /// Tokio's drop closes at once, so a poll on this thread's ring has its cancel submitted
+    /// now rather than at the ring's next turn.
     pub(crate) fn deregister(&self) {
-        let mut st = self.lock();
-        for arm in &mut st.arms {
-            arm.local = None;
-            arm.remote = None;
-            arm.slot = None;
+        let mut polls = Vec::new();
+        {
+            let mut st = self.lock();
+            for arm in &mut st.arms {
+                polls.extend(arm.local.take());
+                if let Some(task) = arm.remote.take() {
+                    task.abort();
+                }
+                arm.slot = None;
+            }
+            st.waiters.clear();
         }
-        st.waiters.clear();
+        let here = polls.iter().any(|op| !op.is_in_flight_elsewhere());
+        // Dropped outside the lock: the driver may run wakers, some of which lock it.
+        drop(polls);
+        if here {
+            crate::runtime::context::with_driver(|d| d.flush_pending());
+        }
     }
 }
