@@ -265,20 +265,25 @@ impl Registration {
                 }
             }
             if let Some(res) = got {
-                let bits = match res {
-                    Ok(ev) => ready_from_events(d.events(), ev),
-                    Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
-                    // A poll the ring refused: report an error, and the direction, so that
-                    // the operation is tried again and says what is wrong.
-                    Err(_) => Ready::ERROR | d.bits(),
-                };
-                if !bits.is_empty() {
-                    st.ready |= bits;
-                    st.tick = st.tick.wrapping_add(1) & 0x7fff;
-                }
+                self.record(st, d, res);
             }
         }
         self.arm(st);
+    }
+
+    /// Put a finished poll of direction `d` into the cache.
+    fn record(&self, st: &mut State, d: Dir, res: io::Result<u32>) {
+        let bits = match res {
+            Ok(ev) => ready_from_events(d.events(), ev),
+            Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
+            // A poll the ring refused: report an error, and the direction, so that the
+            // operation is tried again and says what is wrong.
+            Err(_) => Ready::ERROR | d.bits(),
+        };
+        if !bits.is_empty() {
+            st.ready |= bits;
+            st.tick = st.tick.wrapping_add(1) & 0x7fff;
+        }
     }
 
     /// Arm a poll for each direction with no bits and no poll.
@@ -325,11 +330,13 @@ impl Registration {
             let mut join = self
                 .handle
                 .spawn(async move { Op::new(PollAdd { fd, events }).await });
-            if let Poll::Ready(res) = Pin::new(&mut join).poll(&mut cx) {
-                // The runtime refused the task: it is shutting down.
-                let _ = res;
-            } else {
-                arm.remote = Some(join);
+            match Pin::new(&mut join).poll(&mut cx) {
+                // Done already (another worker ran it at once: the descriptor was ready), or
+                // refused (the runtime is shutting down, which `record` knows).
+                Poll::Ready(res) => {
+                    self.record(st, d, res.unwrap_or_else(|_| Err(shutting_down())));
+                }
+                Poll::Pending => arm.remote = Some(join),
             }
         }
     }
