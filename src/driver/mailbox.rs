@@ -14,13 +14,14 @@
 //!    (a `Box`, so the memory the kernel uses stays where it is) from the dropping thread into
 //!    the mailbox and from there into the driver, which then follows driver rule 1.
 //! 2. **The mailbox outlives no ring.** It is listed in `MAILBOXES` from the driver's creation
-//!    to its drop; a post that finds no mailbox (the driver is gone) leaks the payload, as
-//!    before mailboxes existed.
+//!    to its drop. A post that finds no mailbox gets its mail back: the payload is freed if
+//!    the ring is listed in `FINISHED` (its driver was dropped with no op left in its slab, so
+//!    the kernel is done with every payload of that ring), and leaked otherwise.
 //! 3. **The wakeup eventfd is a duplicate** owned by the mailbox, so a post never writes to a
 //!    descriptor that was closed and reused.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,8 +45,22 @@ pub(crate) struct Mailbox {
 /// Every live ring's mailbox, by driver id (rule 2).
 static MAILBOXES: LazyLock<Mutex<HashMap<u64, Arc<Mailbox>>>> = LazyLock::new(Default::default);
 
+/// The rings whose drivers were dropped with nothing in flight (rule 2): one id per runtime
+/// ring the process has shut down cleanly.
+static FINISHED: LazyLock<Mutex<HashSet<u64>>> = LazyLock::new(Default::default);
+
 fn mailboxes() -> std::sync::MutexGuard<'static, HashMap<u64, Arc<Mailbox>>> {
     MAILBOXES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What became of a post.
+pub(crate) enum Posted {
+    /// The ring's thread will orphan it.
+    Sent,
+    /// The ring is gone and finished every op: the kernel is done with the payload.
+    RingFinished(Mail),
+    /// The ring is gone with ops it never finished: the payload may still be in use.
+    RingLost(Mail),
 }
 
 impl Mailbox {
@@ -64,26 +79,45 @@ impl Mailbox {
         Ok(mailbox)
     }
 
-    /// Unlist driver `id`'s mailbox (its driver is being dropped); returns what was still
-    /// posted.
-    pub(crate) fn close(id: u64) -> Vec<Mail> {
-        match mailboxes().remove(&id) {
+    /// Unlist driver `id`'s mailbox (its driver is being dropped; `finished` when its slab is
+    /// empty); returns what was still posted.
+    pub(crate) fn close(id: u64, finished: bool) -> Vec<Mail> {
+        let mut boxes = mailboxes();
+        if finished {
+            // Listed before the mailbox goes, under the same lock: a post sees one or the other.
+            FINISHED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id);
+        }
+        match boxes.remove(&id) {
             Some(mailbox) => mailbox.lock().drain(..).collect(),
             None => Vec::new(),
         }
     }
 
-    /// Hand `mail` to ring `id`'s thread and wake it; gives the mail back when that ring is
+    /// Hand `mail` to ring `id`'s thread and wake it, or say what to do when that ring is
     /// gone.
-    pub(crate) fn post(id: u64, mail: Mail) -> Result<(), Mail> {
-        let Some(mailbox) = mailboxes().get(&id).cloned() else {
-            return Err(mail);
+    pub(crate) fn post(id: u64, mail: Mail) -> Posted {
+        let mailbox = {
+            let boxes = mailboxes();
+            match boxes.get(&id) {
+                Some(mailbox) => mailbox.clone(),
+                None => {
+                    let finished = FINISHED.lock().unwrap_or_else(|e| e.into_inner());
+                    return if finished.contains(&id) {
+                        Posted::RingFinished(mail)
+                    } else {
+                        Posted::RingLost(mail)
+                    };
+                }
+            }
         };
         mailbox.lock().push(mail);
         mailbox.posted.store(true, Ordering::Release);
         // A full counter (EAGAIN) already means a wakeup is due.
         let _ = (&mailbox.wake).write(&1u64.to_ne_bytes());
-        Ok(())
+        Posted::Sent
     }
 
     /// What was posted since the last look (nothing, at the cost of one atomic load, when

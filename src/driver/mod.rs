@@ -43,7 +43,7 @@ pub mod ops;
 mod setup;
 
 pub use self::direct::DirectFd;
-pub(crate) use self::mailbox::Mailbox;
+pub(crate) use self::mailbox::{Mailbox, Posted};
 pub use self::multishot::{Multishot, MultishotOperation};
 pub(crate) use self::op::close_fd;
 pub use self::op::ReservedSlot;
@@ -1200,10 +1200,12 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Mail that came after the last turn: the kernel may still use those payloads, and
-        // nothing will reap them now (rule 4).
-        let late = mailbox::Mailbox::close(self.id);
-        if !late.is_empty() {
+        // Nothing left in the slab: every op this ring ever had is finished, so the payloads
+        // of ops dropped elsewhere from now on are the kernel's no more (mailbox rule 2).
+        let finished = self.ops.len() == 0 && !self.abandoned;
+        let late = mailbox::Mailbox::close(self.id, finished);
+        if !late.is_empty() && !finished {
+            // Rule 4: the kernel may still use those payloads, and nothing will reap them.
             self.stats.leaked += late.len() as u64;
             late.into_iter().for_each(std::mem::forget);
         }

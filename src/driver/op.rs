@@ -281,11 +281,17 @@ pub(crate) fn orphan_boxed(
         return;
     }
     // Rule 4: its ring's thread cancels it (mailbox.rs), unless that ring is gone.
-    if let Err((_, Some(p), _)) = super::Mailbox::post(ring, (key, payload, reclaim)) {
-        tracing::warn!(
-            "ringolo: an in-flight op was dropped after its ring was gone; its payload is leaked"
-        );
-        std::mem::forget(p);
+    match super::Mailbox::post(ring, (key, payload, reclaim)) {
+        super::Posted::Sent => {}
+        // Mailbox rule 2: the ring finished every op before it went.
+        super::Posted::RingFinished(mail) => drop(mail),
+        super::Posted::RingLost((_, Some(p), _)) => {
+            tracing::warn!(
+                "ringolo: an in-flight op was dropped after its ring was gone; its payload is leaked"
+            );
+            std::mem::forget(p);
+        }
+        super::Posted::RingLost(_) => {}
     }
 }
 
