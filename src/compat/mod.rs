@@ -22,6 +22,10 @@
 //! semantics and panic messages. Tokio's semantics are the default: dropping a `JoinHandle`
 //! detaches its task, and a task outlives the task that spawned it.
 //!
+//! With the `hyper` and `axum` features of this crate, `compat::hyper` and
+//! `compat::axum` stand in for hyper-util's `TokioExecutor` / `TokioTimer` and for
+//! `axum::serve`, which call Tokio's runtime from inside.
+//!
 //! docs/design/compat.md maps each Tokio concept onto ringolo and lists every difference.
 
 #![forbid(unsafe_code)]
@@ -37,6 +41,12 @@ pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+#[cfg(feature = "axum")]
+pub mod axum;
 
 #[doc(hidden)]
 pub mod macros;

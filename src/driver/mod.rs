@@ -19,9 +19,10 @@
 //!    make room and retries; when the kernel answers EBUSY/EAGAIN it reaps completions and
 //!    retries. Nothing an SQE points to is freed on any error path.
 //! 4. **Only the thread that issues to a ring touches it.** A driver is reached only through
-//!    the thread-local runtime context of the thread driving it; an op polled or dropped
-//!    anywhere else cannot reach the slab and, if it is in flight, leaks its payload rather
-//!    than freeing memory the kernel may still write.
+//!    the thread-local runtime context of the thread driving it. An op dropped anywhere else
+//!    while in flight posts its key and payload to its ring's mailbox (mailbox.rs) and wakes
+//!    that thread, which orphans it at its next turn; if the ring is gone, the payload is
+//!    leaked rather than freeing memory the kernel may still write.
 //! 5. **On shutdown** every in-flight op is cancelled and the driver waits, bounded, for the
 //!    final CQEs; payloads still in flight at the deadline are leaked, never freed.
 //! 6. **Plain syscalls** the driver makes beside the ring (entering it, reading the eventfd,
@@ -34,6 +35,7 @@
 
 pub mod bufring;
 pub(crate) mod direct;
+mod mailbox;
 mod multishot;
 mod op;
 mod oplist;
@@ -41,6 +43,7 @@ pub mod ops;
 mod setup;
 
 pub use self::direct::DirectFd;
+pub(crate) use self::mailbox::{Mailbox, Posted};
 pub use self::multishot::{Multishot, MultishotOperation};
 pub(crate) use self::op::close_fd;
 pub use self::op::ReservedSlot;
@@ -207,6 +210,8 @@ pub(crate) struct Driver {
     quarantine: Vec<(u32, Vec<Key>)>,
     /// Process-unique id, so an op can tell its own driver from another thread's (rule 4).
     pub(crate) id: u64,
+    /// Ops dropped on other threads, for this one to orphan (rule 4, mailbox.rs).
+    mailbox: std::sync::Arc<Mailbox>,
     /// Set for a multi-thread worker's ring: ops and resources then bind the task being polled
     /// to this worker (task rule 10). A current-thread ring skips the accounting.
     pub(crate) multi_thread: bool,
@@ -220,6 +225,10 @@ impl Driver {
     ) -> Result<Driver, crate::runtime::BuildError> {
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let (ring, features) = setup::build_ring(&config)?;
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mailbox = Mailbox::open(id, eventfd).map_err(|e| {
+            crate::runtime::BuildError::other("duplicating the wakeup eventfd failed".into(), e)
+        })?;
         Ok(Driver {
             pending: Vec::with_capacity(64),
             abandoned: false,
@@ -229,7 +238,8 @@ impl Driver {
             fixed: None,
             free_slots: Vec::new(),
             quarantine: Vec::new(),
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id,
+            mailbox,
             multi_thread: false,
             ring,
             ops: GenSlab::new(),
@@ -880,6 +890,19 @@ impl Driver {
         self.push(cancel, false);
     }
 
+    /// Orphan the ops other threads dropped (rule 4): cancels are queued for the next
+    /// submission, and the payloads wait in their slots for the final CQEs.
+    /// Returns whether there was any.
+    fn take_mail(&mut self) -> bool {
+        let mut mail = Vec::new();
+        self.mailbox.take(&mut mail);
+        let any = !mail.is_empty();
+        for (key, payload, reclaim) in mail {
+            self.orphan(key, payload, reclaim);
+        }
+        any
+    }
+
     fn defer_waker_drop(&mut self, waker: Waker) {
         self.stale_wakers.push(waker);
     }
@@ -1029,6 +1052,7 @@ impl Driver {
     /// Submit what is queued and collect completions without blocking. Skips the syscall when
     /// there is nothing to submit and the kernel has flagged no pending completion work.
     pub(crate) fn poll_completions(&mut self) {
+        let _ = self.take_mail();
         let must_enter = !self.pending.is_empty()
             || (self.ops.len() > 0
                 && (!self.features.taskrun_flag || self.ring.submission().taskrun()))
@@ -1044,6 +1068,7 @@ impl Driver {
     /// Sleep in the kernel until a completion arrives, a remote wake writes the eventfd, or
     /// `timeout` passes.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        let _ = self.take_mail();
         if !self.eventfd_armed {
             let poll = opcode::PollAdd::new(types::Fd(self.eventfd), libc::POLLIN as u32)
                 .multi(self.eventfd_multishot)
@@ -1083,6 +1108,11 @@ impl Driver {
         self.reap_budget = self.config.events_per_tick;
         self.reap();
         self.reap_budget = u32::MAX;
+        // Mail that woke us: cancel its ops before the thread goes back to its tasks, which
+        // may count on the dropped descriptors being closed (a listener refusing connects).
+        if self.take_mail() {
+            self.flush_pending();
+        }
     }
 
     /// Swap the wakers and payloads released by the last driver calls into `out`, to be
@@ -1100,6 +1130,7 @@ impl Driver {
     /// Rule 5: cancel everything in flight (futures are already gone, so everything left is an
     /// orphan or an unclaimed result) and wait up to `deadline` for the final CQEs.
     pub(crate) fn shutdown(&mut self, grace: Duration) {
+        let _ = self.take_mail();
         // Ops whose futures still live (returned out of block_on, leaked): cancel them too,
         // undoing only what their own kind says their results hold.
         let keys: Vec<(Key, Reclaim)> = self
@@ -1169,6 +1200,15 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Nothing left in the slab: every op this ring ever had is finished, so the payloads
+        // of ops dropped elsewhere from now on are the kernel's no more (mailbox rule 2).
+        let finished = self.ops.len() == 0 && !self.abandoned;
+        let late = mailbox::Mailbox::close(self.id, finished);
+        if !late.is_empty() && !finished {
+            // Rule 4: the kernel may still use those payloads, and nothing will reap them.
+            self.stats.leaked += late.len() as u64;
+            late.into_iter().for_each(std::mem::forget);
+        }
         if self.orphans > 0 {
             // Rule 5: dropped without a finished shutdown (a worker or block_on that unwound):
             // closing the ring does not stop the kernel at once, so what it may still write

@@ -252,8 +252,8 @@ impl<T: Operation> Drop for Op<T> {
     }
 }
 
-/// Hand an op's payload to its driver (rule 1 of driver/mod.rs), or leak it when the driver is
-/// not reachable from this thread (rule 4).
+/// Hand an op's payload to its driver (rule 1 of driver/mod.rs): directly on the driver's
+/// thread, else through its mailbox; leak it when the driver is gone (rule 4).
 pub(crate) fn orphan<T: Operation>(key: Key, ring: u64, payload: Option<T>) {
     let reclaim = payload.as_ref().map_or(Reclaim::Nothing, |p| p.reclaim());
     orphan_boxed(
@@ -277,13 +277,21 @@ pub(crate) fn orphan_boxed(
         driver.orphan(key, payload.take(), reclaim);
         true
     });
-    if handled != Some(true) {
-        if let Some(p) = payload {
+    if handled == Some(true) {
+        return;
+    }
+    // Rule 4: its ring's thread cancels it (mailbox.rs), unless that ring is gone.
+    match super::Mailbox::post(ring, (key, payload, reclaim)) {
+        super::Posted::Sent => {}
+        // Mailbox rule 2: the ring finished every op before it went.
+        super::Posted::RingFinished(mail) => drop(mail),
+        super::Posted::RingLost((_, Some(p), _)) => {
             tracing::warn!(
-                "ringolo: an in-flight op was dropped off its ring's thread; its payload is leaked"
+                "ringolo: an in-flight op was dropped after its ring was gone; its payload is leaked"
             );
             std::mem::forget(p);
         }
+        super::Posted::RingLost(_) => {}
     }
 }
 

@@ -265,20 +265,25 @@ impl Registration {
                 }
             }
             if let Some(res) = got {
-                let bits = match res {
-                    Ok(ev) => ready_from_events(d.events(), ev),
-                    Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
-                    // A poll the ring refused: report an error, and the direction, so that
-                    // the operation is tried again and says what is wrong.
-                    Err(_) => Ready::ERROR | d.bits(),
-                };
-                if !bits.is_empty() {
-                    st.ready |= bits;
-                    st.tick = st.tick.wrapping_add(1) & 0x7fff;
-                }
+                self.record(st, d, res);
             }
         }
         self.arm(st);
+    }
+
+    /// Put a finished poll of direction `d` into the cache.
+    fn record(&self, st: &mut State, d: Dir, res: io::Result<u32>) {
+        let bits = match res {
+            Ok(ev) => ready_from_events(d.events(), ev),
+            Err(_) if self.handle.is_shut_down() => Ready::EMPTY,
+            // A poll the ring refused: report an error, and the direction, so that the
+            // operation is tried again and says what is wrong.
+            Err(_) => Ready::ERROR | d.bits(),
+        };
+        if !bits.is_empty() {
+            st.ready |= bits;
+            st.tick = st.tick.wrapping_add(1) & 0x7fff;
+        }
     }
 
     /// Arm a poll for each direction with no bits and no poll.
@@ -325,11 +330,13 @@ impl Registration {
             let mut join = self
                 .handle
                 .spawn(async move { Op::new(PollAdd { fd, events }).await });
-            if let Poll::Ready(res) = Pin::new(&mut join).poll(&mut cx) {
-                // The runtime refused the task: it is shutting down.
-                let _ = res;
-            } else {
-                arm.remote = Some(join);
+            match Pin::new(&mut join).poll(&mut cx) {
+                // Done already (another worker ran it at once: the descriptor was ready), or
+                // refused (the runtime is shutting down, which `record` knows).
+                Poll::Ready(res) => {
+                    self.record(st, d, res.unwrap_or_else(|_| Err(shutting_down())));
+                }
+                Poll::Pending => arm.remote = Some(join),
             }
         }
     }
@@ -434,14 +441,30 @@ impl Registration {
         self.arm(&mut st);
     }
 
-    /// Drop every poll (cancelling it) and every waiter.
+    /// Drop every poll (cancelling it) and every waiter. An in-flight poll holds the
+    /// descriptor's file open in the kernel (a closed listener would go on accepting, a closed
+    /// stream would never send its FIN), so each is cancelled: a poll on another thread's ring
+    /// through that ring's mailbox, a poll task by aborting it.
+    /// Tokio's drop closes at once, so a poll on this thread's ring has its cancel submitted
+    /// now rather than at the ring's next turn.
     pub(crate) fn deregister(&self) {
-        let mut st = self.lock();
-        for arm in &mut st.arms {
-            arm.local = None;
-            arm.remote = None;
-            arm.slot = None;
+        let mut polls = Vec::new();
+        {
+            let mut st = self.lock();
+            for arm in &mut st.arms {
+                polls.extend(arm.local.take());
+                if let Some(task) = arm.remote.take() {
+                    task.abort();
+                }
+                arm.slot = None;
+            }
+            st.waiters.clear();
         }
-        st.waiters.clear();
+        let here = polls.iter().any(|op| !op.is_in_flight_elsewhere());
+        // Dropped outside the lock: the driver may run wakers, some of which lock it.
+        drop(polls);
+        if here {
+            crate::runtime::context::with_driver(|d| d.flush_pending());
+        }
     }
 }
