@@ -86,3 +86,23 @@ pub(crate) fn poll_now(fd: std::os::fd::RawFd, events: i16) -> io::Result<i16> {
     }
     Ok(pfd.revents)
 }
+
+/// `read(2)` into `buf`'s unfilled part without zeroing it first (what Tokio's streams do
+/// with `unsafe`; compat has none of its own): the bytes read are filled in `buf`.
+pub(crate) fn read_into(
+    fd: std::os::fd::RawFd,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> io::Result<usize> {
+    // SAFETY: net rule 5 — nothing de-initialises these bytes: the kernel only writes data.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    // SAFETY: net rule 5 — the kernel writes at most `unfilled.len()` bytes at its start.
+    let n = unsafe { libc::read(fd, unfilled.as_mut_ptr().cast(), unfilled.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: net rule 5 — those `n` bytes were just written by the kernel.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok(n)
+}

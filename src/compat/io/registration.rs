@@ -222,24 +222,28 @@ impl Registration {
 
     /// Wake the waiters whose bits are in `bits`.
     fn wake(&self, bits: Ready) {
-        let mut woken = Vec::new();
+        // No allocation for the one-waiter-per-direction slots, the common case.
+        let mut slots: [Option<Waker>; 3] = Default::default();
+        let mut listed = Vec::new();
         {
             let mut st = self.lock();
             for d in DIRS {
                 if !(d.bits() & bits).is_empty() {
-                    woken.extend(st.arms[d as usize].slot.take());
+                    slots[d as usize] = st.arms[d as usize].slot.take();
                 }
             }
-            st.waiters.retain(|(w, want)| {
-                if (*want & bits).is_empty() && !want.is_error() {
-                    true
+            let mut i = 0;
+            while i < st.waiters.len() {
+                let want = st.waiters[i].1;
+                if !(want & bits).is_empty() || want.is_error() {
+                    listed.push(st.waiters.swap_remove(i).0);
                 } else {
-                    woken.push(w.clone());
-                    false
+                    i += 1;
                 }
-            });
+            }
         }
-        woken.into_iter().for_each(Waker::wake);
+        slots.into_iter().flatten().for_each(Waker::wake);
+        listed.into_iter().for_each(Waker::wake);
     }
 
     /// Collect finished polls into the cache, then arm a poll for every direction whose bits
@@ -356,8 +360,13 @@ impl Registration {
         if want.is_priority() && !st.interest.is_priority() {
             st.interest = st.interest.add(Interest::PRIORITY);
         }
-        self.refresh(&mut st);
         let mut ready = st.ready & want;
+        if ready.is_empty() {
+            // Only then can a finished poll have news: what the cache already says ready
+            // needs no look at the ring.
+            self.refresh(&mut st);
+            ready = st.ready & want;
+        }
         if slot.is_none() && ready.is_readable() && want.is_read_closed() && !ready.is_read_closed()
         {
             // The cached READABLE keeps the read poll from being armed, so a hang-up since

@@ -134,6 +134,33 @@ impl Readiness {
         self.poll_read_with(cx, buf, |b| op(b).map(|n| (n, ())))
     }
 
+    /// Tokio's `PollEvented::poll_read` / `poll_write` for a stream: as
+    /// [`poll_io`](Readiness::poll_io), but a transfer shorter than asked for (`len`) also
+    /// clears the direction: on a stream it shows the kernel's buffer was drained (or filled),
+    /// so the next call waits for a poll instead of failing a syscall with `WouldBlock` first.
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let ev = std::task::ready!(self.reg.poll_dir(dir, cx))?;
+            match op() {
+                Ok(n) => {
+                    if 0 < n && n < len {
+                        self.reg.clear(ev, ev.ready);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear(ev, ev.ready),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// [`poll_read_into`](Readiness::poll_read_into) for a read that also says something
     /// else (a datagram's sender, say): `op` gives the bytes read and that.
     pub(crate) fn poll_read_with<T>(
@@ -269,7 +296,15 @@ macro_rules! impl_async_read {
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $this = &*self;
-                $ready.poll_read_into(cx, buf, |b| std::io::Read::read(&mut &$io, b))
+                let len = buf.remaining();
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&$io);
+                std::task::ready!($ready.poll_stream_io(
+                    cx,
+                    $crate::compat::net::ready::Direction::Read,
+                    len,
+                    || $crate::net::raw::read_into(fd, buf),
+                ))?;
+                std::task::Poll::Ready(Ok(()))
             }
         }
     };
@@ -288,9 +323,12 @@ macro_rules! impl_async_write {
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let $this = &*self;
-                $ready.poll_io(cx, $crate::compat::net::ready::Direction::Write, || {
-                    std::io::Write::write(&mut &$io, buf)
-                })
+                $ready.poll_stream_io(
+                    cx,
+                    $crate::compat::net::ready::Direction::Write,
+                    buf.len(),
+                    || std::io::Write::write(&mut &$io, buf),
+                )
             }
 
             fn poll_write_vectored(
