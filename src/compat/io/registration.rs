@@ -220,26 +220,30 @@ impl Registration {
         self.lock().ready |= ready;
     }
 
-    /// Wake the waiters whose bits are in `bits`.
+    /// Wake the waiters whose bits are in `bits` (outside the lock). Every poll completion
+    /// comes here, so the common case — one slot waker, no `ready()` waiters — allocates
+    /// nothing.
     fn wake(&self, bits: Ready) {
-        let mut woken = Vec::new();
+        let mut slots: [Option<Waker>; 3] = [None, None, None];
+        let mut waiters = Vec::new();
         {
             let mut st = self.lock();
             for d in DIRS {
                 if !(d.bits() & bits).is_empty() {
-                    woken.extend(st.arms[d as usize].slot.take());
+                    slots[d as usize] = st.arms[d as usize].slot.take();
                 }
             }
             st.waiters.retain(|(w, want)| {
                 if (*want & bits).is_empty() && !want.is_error() {
                     true
                 } else {
-                    woken.push(w.clone());
+                    waiters.push(w.clone());
                     false
                 }
             });
         }
-        woken.into_iter().for_each(Waker::wake);
+        slots.into_iter().flatten().for_each(Waker::wake);
+        waiters.into_iter().for_each(Waker::wake);
     }
 
     /// Collect finished polls into the cache, then arm a poll for every direction whose bits
@@ -286,7 +290,8 @@ impl Registration {
         if self.handle.is_shut_down() {
             return;
         }
-        let on_ring = crate::runtime::context::with_driver(|_| ()).is_some();
+        // Looked up only when a direction needs a poll: most calls find none to arm.
+        let mut on_ring = None;
         for d in Self::dirs(st.interest) {
             if !(st.ready & d.bits()).is_empty() {
                 continue;
@@ -299,6 +304,8 @@ impl Registration {
             if local_here || arm.remote.is_some() {
                 continue;
             }
+            let on_ring = *on_ring
+                .get_or_insert_with(|| crate::runtime::context::with_driver(|_| ()).is_some());
             let (fd, events) = (self.fd, d.events());
             let mut cx = Context::from_waker(&self.wakers[d as usize]);
             if on_ring && arm.local.is_none() {
