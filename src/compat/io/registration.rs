@@ -220,7 +220,9 @@ impl Registration {
         self.lock().ready |= ready;
     }
 
-    /// Wake the waiters whose bits are in `bits`.
+    /// Wake the waiters whose bits are in `bits` (outside the lock). Every poll completion
+    /// comes here, so the common case — one slot waker, no `ready()` waiters — allocates
+    /// nothing.
     fn wake(&self, bits: Ready) {
         // No allocation for the one-waiter-per-direction slots, the common case.
         let mut slots: [Option<Waker>; 3] = Default::default();
@@ -295,7 +297,8 @@ impl Registration {
         if self.handle.is_shut_down() {
             return;
         }
-        let on_ring = crate::runtime::context::with_driver(|_| ()).is_some();
+        // Looked up only when a direction needs a poll: most calls find none to arm.
+        let mut on_ring = None;
         for d in Self::dirs(st.interest) {
             if !(st.ready & d.bits()).is_empty() {
                 continue;
@@ -308,6 +311,8 @@ impl Registration {
             if local_here || arm.remote.is_some() {
                 continue;
             }
+            let on_ring = *on_ring
+                .get_or_insert_with(|| crate::runtime::context::with_driver(|_| ()).is_some());
             let (fd, events) = (self.fd, d.events());
             let mut cx = Context::from_waker(&self.wakers[d as usize]);
             if on_ring && arm.local.is_none() {
