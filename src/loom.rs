@@ -2,14 +2,15 @@
 //!
 //! Every atomic, mutex, condvar and shared cell the task system, both schedulers, their queues
 //! and parkers, the blocking pool and the driver's resource bookkeeping use is imported from
-//! here, so `RUSTFLAGS="--cfg loom" cargo test --lib loom_` model-checks the real code rather
-//! than a copy of it. Left on `std` on purpose: `static` counters and the task-memory depot
+//! here, so `RUSTFLAGS="--cfg ringolo_loom" cargo test --lib loom_` model-checks the real code
+//! rather than a copy of it (a cfg of our own: `--cfg loom` would also switch Tokio, which the
+//! tests' dependencies build on, to its loom build without `tokio::net`). Left on `std` on purpose: `static` counters and the task-memory depot
 //! (loom's types cannot be built in a `static`), and the atomic view of the tail a
 //! provided-buffer ring shares with the kernel (memory the kernel reads, not ours to model).
 
 #![allow(unused_imports, dead_code)]
 
-#[cfg(not(loom))]
+#[cfg(not(ringolo_loom))]
 mod imp {
     pub(crate) mod sync {
         pub(crate) use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard, OnceLock};
@@ -47,7 +48,7 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(ringolo_loom)]
 mod imp {
     pub(crate) mod sync {
         pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};

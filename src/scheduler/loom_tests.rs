@@ -1,6 +1,6 @@
 //! Loom models of the multi-thread scheduler's synchronisation (queue.rs): push/pop racing a
 //! steal of half the queue, the park/unpark handshake, and the sleeper registry racing a
-//! producer. Run with `RUSTFLAGS="--cfg loom" cargo test --lib --release loom_`.
+//! producer. Run with `RUSTFLAGS="--cfg ringolo_loom" cargo test --lib --release loom_`.
 //!
 //! The eventfd of a real worker is modelled by a flag behind a mutex and condvar; a lost
 //! wakeup leaves the sleeper blocked for good, which loom reports as a deadlock.

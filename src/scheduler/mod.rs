@@ -7,7 +7,7 @@
 //!    at a time from a local; the ring's multishot poll on them turns a write into a completion.
 
 pub(crate) mod current_thread;
-#[cfg(all(test, loom))]
+#[cfg(all(test, ringolo_loom))]
 mod loom_tests;
 pub(crate) mod multi_thread;
 pub(crate) mod queue;

@@ -1,5 +1,5 @@
 //! Loom models of the task state machine: poll, wake, abort, join and drop racing on two
-//! threads. Run with `RUSTFLAGS="--cfg loom" cargo test --lib --release loom_`.
+//! threads. Run with `RUSTFLAGS="--cfg ringolo_loom" cargo test --lib --release loom_`.
 
 use std::collections::VecDeque;
 use std::future::Future;

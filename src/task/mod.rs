@@ -65,7 +65,7 @@ pub(crate) mod local;
 mod raw;
 mod state;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, ringolo_loom))]
 mod loom_tests;
 
 pub use self::error::JoinError;
