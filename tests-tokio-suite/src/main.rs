@@ -9,7 +9,8 @@
 //! Tripwires (exit status 2): a file of a family in scope that is neither listed nor
 //! excluded, a listed file that does not exist, a file that compiles to zero tests, a skip
 //! naming a test that does not exist, the `full` / `test-util` features off. The run fails
-//! (exit status 1) when fewer than `--min-pass` percent of the tests run pass. The last line
+//! (exit status 1) when fewer than `--min-pass` percent of the tests in scope (skipped ones
+//! included) pass. The last line
 //! is always `N passed, N failed, N skipped`.
 
 mod generate;
@@ -444,14 +445,16 @@ fn run(options: &Options) -> Result<ExitCode, String> {
             println!("  {t}");
         }
     }
-    let ran = passed + failed;
-    let rate = if ran == 0 {
+    // The target counts every test in scope: a skipped test does not pass.
+    let in_scope = passed + failed + skipped;
+    let rate = if in_scope == 0 {
         0.0
     } else {
-        100.0 * passed as f64 / ran as f64
+        100.0 * passed as f64 / in_scope as f64
     };
     println!(
-        "\npass rate {rate:.1} % of the tests run ({passed} of {ran}; {skipped} skipped); target {} %",
+        "\npass rate {rate:.1} % of the tests in scope ({passed} of {in_scope}; {skipped} of them \
+         skipped, {failed} failed); target {} %",
         options.min_pass
     );
     println!("{passed} passed, {failed} failed, {skipped} skipped");
