@@ -16,6 +16,7 @@
 //! `cargo bench --bench compat` (add `quick` for fewer repetitions, or names to filter).
 
 mod common;
+use common::{compat_rt, tokio_rt};
 use common::{median, min_max, process_cpu};
 
 use std::time::{Duration, Instant};
@@ -192,28 +193,6 @@ fn native_rt(multi: bool) -> ringolo::runtime::Runtime {
             .build()
             .unwrap()
     }
-}
-
-fn compat_rt(multi: bool) -> ringolo::compat::runtime::Runtime {
-    let mut b = if multi {
-        let mut b = ringolo::compat::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    } else {
-        ringolo::compat::runtime::Builder::new_current_thread()
-    };
-    b.enable_all().build().unwrap()
-}
-
-fn tokio_rt(multi: bool) -> tokio::runtime::Runtime {
-    let mut b = if multi {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    b.enable_all().build().unwrap()
 }
 
 type Bench<R> = fn(&R) -> (Duration, Duration);

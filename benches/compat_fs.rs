@@ -32,7 +32,6 @@
 mod common;
 use common::{machine, median, min_max, process_cpu};
 
-use std::alloc::Layout;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -43,7 +42,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 const FILE_SIZE: u64 = 1 << 30;
-const BLOCK: usize = 4096;
+use common::aligned::{Aligned, BLOCK};
 const TASKS: usize = 32;
 /// The file repeats this 1 MiB pattern (the same file as benches/fs.rs).
 const PATTERN_LEN: usize = 1 << 20;
@@ -126,71 +125,6 @@ fn offsets(w: usize, n: usize) -> impl Iterator<Item = u64> {
             .wrapping_add(1_442_695_040_888_963_407);
         ((x >> 33) % (FILE_SIZE / BLOCK as u64)) * BLOCK as u64
     })
-}
-
-/// A 4096-aligned heap block, for O_DIRECT.
-struct Aligned {
-    ptr: *mut u8,
-    len: usize,
-}
-
-// SAFETY: the block is owned by this value alone.
-unsafe impl Send for Aligned {}
-
-impl Aligned {
-    fn new() -> Aligned {
-        let layout = Layout::from_size_align(BLOCK, BLOCK).unwrap();
-        // SAFETY: non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        assert!(!ptr.is_null());
-        Aligned { ptr, len: 0 }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `len` ≤ BLOCK bytes at `ptr` are initialised (zeroed at allocation).
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-
-    /// `pread(2)` of one block at `off` into this one.
-    fn pread(&mut self, fd: i32, off: u64) -> std::io::Result<usize> {
-        // SAFETY: BLOCK writable bytes at `ptr`, ours alone.
-        let n = unsafe { libc::pread(fd, self.ptr.cast(), BLOCK, off as i64) };
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        self.len = n as usize;
-        Ok(self.len)
-    }
-}
-
-impl Drop for Aligned {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, Layout::from_size_align(BLOCK, BLOCK).unwrap()) };
-    }
-}
-
-// SAFETY: buf rules 1 and 2 — heap memory that never moves; `len` bytes initialised of BLOCK.
-unsafe impl ringolo::buf::IoBuf for Aligned {
-    fn stable_ptr(&self) -> *const u8 {
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-    fn bytes_total(&self) -> usize {
-        BLOCK
-    }
-}
-
-// SAFETY: as above.
-unsafe impl ringolo::buf::IoBufMut for Aligned {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    unsafe fn set_init(&mut self, pos: usize) {
-        self.len = self.len.max(pos);
-    }
 }
 
 /// The Tokio-style workloads, written once for a runtime and its `fs`.
@@ -351,7 +285,7 @@ fn native_read_at(rt: &ringolo::compat::runtime::Runtime, path: &Path, total: us
                 ringolo::compat::spawn(async move {
                     let mut buf = Aligned::new();
                     for off in offsets(w, total / TASKS) {
-                        buf.len = 0;
+                        buf.clear();
                         let (n, b) = file.read_at(buf, off).await;
                         assert_eq!(n.unwrap(), BLOCK);
                         buf = b;

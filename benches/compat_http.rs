@@ -16,6 +16,7 @@
 //! `cargo bench --bench compat_http --features tokio-bridge [quick] [inproc|xproc]`
 
 mod common;
+use common::{compat_rt, tokio_rt};
 use common::{median, min_max, process_cpu};
 
 use std::convert::Infallible;
@@ -149,28 +150,6 @@ macro_rules! hello_program {
 
 hello_program!(on_tokio, ::tokio);
 hello_program!(on_compat, ringolo::compat);
-
-fn tokio_rt(multi: bool) -> tokio::runtime::Runtime {
-    let mut b = if multi {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    b.enable_all().build().unwrap()
-}
-
-fn compat_rt(multi: bool) -> ringolo::compat::runtime::Runtime {
-    let mut b = if multi {
-        let mut b = ringolo::compat::runtime::Builder::new_multi_thread();
-        b.worker_threads(2);
-        b
-    } else {
-        ringolo::compat::runtime::Builder::new_current_thread()
-    };
-    b.enable_all().build().unwrap()
-}
 
 fn report(name: &str, ops: usize, c: &mut [f64], t: &mut [f64], ratios: &mut [f64], extra: &str) {
     let (lo, hi) = min_max(ratios);

@@ -8,63 +8,14 @@
 mod common;
 use common::median;
 
-use std::alloc::Layout;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const FILE_SIZE: u64 = 1 << 30;
-const BLOCK: usize = 4096;
+use common::aligned::{Aligned, BLOCK};
 const DEPTH: usize = 32;
-
-/// A 4096-aligned heap buffer, for O_DIRECT.
-struct Aligned {
-    ptr: *mut u8,
-    len: usize,
-}
-
-// SAFETY: the block is owned by this value alone.
-unsafe impl Send for Aligned {}
-
-impl Aligned {
-    fn new() -> Aligned {
-        let layout = Layout::from_size_align(BLOCK, BLOCK).unwrap();
-        // SAFETY: non-zero size.
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-        Aligned { ptr, len: 0 }
-    }
-}
-
-impl Drop for Aligned {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
-        unsafe { std::alloc::dealloc(self.ptr, Layout::from_size_align(BLOCK, BLOCK).unwrap()) };
-    }
-}
-
-// SAFETY: buf rules 1 and 2 — heap memory that never moves; `len` bytes initialised of BLOCK.
-unsafe impl ringolo::buf::IoBuf for Aligned {
-    fn stable_ptr(&self) -> *const u8 {
-        self.ptr
-    }
-    fn bytes_init(&self) -> usize {
-        self.len
-    }
-    fn bytes_total(&self) -> usize {
-        BLOCK
-    }
-}
-
-// SAFETY: as above.
-unsafe impl ringolo::buf::IoBufMut for Aligned {
-    fn stable_mut_ptr(&mut self) -> *mut u8 {
-        self.ptr
-    }
-    unsafe fn set_init(&mut self, pos: usize) {
-        self.len = self.len.max(pos);
-    }
-}
 
 fn data_file() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
@@ -123,7 +74,7 @@ fn ringolo_reads(
                 ringolo::spawn(async move {
                     let mut buf = Aligned::new();
                     for off in offsets(w, total / DEPTH) {
-                        buf.len = 0;
+                        buf.clear();
                         let (n, b) = file.read_at(buf, off).await;
                         assert_eq!(n.unwrap(), BLOCK);
                         buf = b;
@@ -156,11 +107,7 @@ fn tokio_reads(
                         let f = file.clone();
                         // What tokio::fs does for every call: one blocking-pool round trip.
                         buf = tokio::task::spawn_blocking(move || {
-                            // SAFETY: reading into our own aligned block.
-                            let n = unsafe {
-                                libc::pread(f.as_raw_fd(), buf.ptr.cast(), BLOCK, off as i64)
-                            };
-                            assert_eq!(n, BLOCK as isize);
+                            assert_eq!(buf.pread(f.as_raw_fd(), off).unwrap(), BLOCK);
                             buf
                         })
                         .await
@@ -178,13 +125,11 @@ fn tokio_reads(
 
 fn pread_loop(path: &PathBuf, direct: bool, total: usize) -> Duration {
     let file = open_std(path, direct);
-    let buf = Aligned::new();
+    let mut buf = Aligned::new();
     let t0 = Instant::now();
     for w in 0..DEPTH {
         for off in offsets(w, total / DEPTH) {
-            // SAFETY: reading into our own aligned block.
-            let n = unsafe { libc::pread(file.as_raw_fd(), buf.ptr.cast(), BLOCK, off as i64) };
-            assert_eq!(n, BLOCK as isize);
+            assert_eq!(buf.pread(file.as_raw_fd(), off).unwrap(), BLOCK);
         }
     }
     t0.elapsed()

@@ -7,6 +7,15 @@ use std::time::Duration;
 
 use ringolo::compat as rt;
 
+/// A panic payload's message.
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 fn runtimes() -> Vec<rt::runtime::Runtime> {
     vec![
         rt::runtime::Builder::new_current_thread()
@@ -66,12 +75,7 @@ fn blocking_calls_of_tokio_sync_panic_inside_compat_tasks_as_under_tokio() {
             let res = rt::spawn(async move { rx.blocking_recv() }).await;
             let err = res.unwrap_err();
             assert!(err.is_panic());
-            let msg = err.into_panic();
-            let msg = msg
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap();
+            let msg = panic_text(err.into_panic());
             assert!(
                 msg.contains("Cannot block the current thread from within a runtime"),
                 "{msg}"
@@ -122,12 +126,7 @@ fn with_the_bridge_off_tokio_calls_panic_with_tokios_message() {
         .await
         .unwrap_err()
     });
-    let msg = err.into_panic();
-    let msg = msg
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
+    let msg = panic_text(err.into_panic());
     assert!(msg.contains("there is no reactor running"), "{msg}");
     // And compat itself is unaffected.
     assert_eq!(
@@ -145,12 +144,7 @@ fn nested_block_on_still_gets_compats_panic() {
             inner.block_on(async {});
         })
     }));
-    let msg = res.unwrap_err();
-    let msg = msg
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
+    let msg = panic_text(res.unwrap_err());
     assert!(
         msg.contains("Cannot start a runtime from within a runtime"),
         "{msg}"

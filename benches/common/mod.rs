@@ -1,6 +1,8 @@
 //! Helpers shared by the benchmark binaries.
 #![allow(dead_code)]
 
+pub mod aligned;
+
 use std::time::Duration;
 
 /// CPU time (user + system) of the calling thread.
@@ -140,4 +142,28 @@ pub fn machine() -> String {
         rem / 3600,
         rem % 3600 / 60
     )
+}
+
+/// A compat runtime for the side-by-side benches: current-thread, or multi-thread with 2 workers.
+pub fn compat_rt(multi: bool) -> ringolo::compat::runtime::Runtime {
+    let mut b = if multi {
+        let mut b = ringolo::compat::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        ringolo::compat::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().unwrap()
+}
+
+/// Tokio's runtime of the same shape as [`compat_rt`].
+pub fn tokio_rt(multi: bool) -> tokio::runtime::Runtime {
+    let mut b = if multi {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    b.enable_all().build().unwrap()
 }
