@@ -286,6 +286,7 @@ pub(crate) fn clock_now() -> std::time::Instant {
 /// The current runtime's id, whether its timers count as enabled, and its clock's now, in one
 /// look at the context and without cloning its handle (what a compat timer needs when it is
 /// made).
+#[inline]
 pub(crate) fn timer_context() -> Option<(super::Id, bool, std::time::Instant)> {
     if has_entered_handle() {
         if let Some(h) = entered_handle() {
@@ -356,6 +357,7 @@ pub(crate) fn has_entered_handle() -> bool {
 /// The id of the runtime this thread drives, if any (cheap: no handle clone), and whether it
 /// has shut down (only a `block_on` thread of a multi-thread runtime can drive one that has:
 /// `Handle::block_on` after shutdown).
+#[inline]
 #[inline]
 pub(crate) fn driving_runtime() -> Option<(super::Id, bool)> {
     with_current(|d| match d {

@@ -16,6 +16,7 @@ use crate::time::remote::RemoteTimer;
 /// # Panics
 /// Outside a runtime, or on one built without timers — Tokio's texts, at the caller.
 #[track_caller]
+#[inline]
 pub(crate) fn timer_context() -> (native::Id, Instant) {
     let Some((id, time_enabled, now)) = context::timer_context() else {
         panic!("{}", crate::compat::CONTEXT_MISSING);
@@ -34,6 +35,7 @@ pub(crate) fn timer_context() -> (native::Id, Instant) {
 /// # Panics
 /// Outside a runtime, or on one built without timers — Tokio's texts.
 #[track_caller]
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     let (runtime, now) = timer_context();
     Sleep::new(runtime, now + duration.min(super::MAX_DELAY))
@@ -127,7 +129,9 @@ impl Future for Sleep {
             if shut_down {
                 panic!("{}", crate::compat::SHUTTING_DOWN);
             }
-            *this.remote = None;
+            if this.remote.is_some() {
+                *this.remote = None;
+            }
             Pin::new(&mut *this.local).poll(cx)
         } else {
             if this.remote.is_none() {
