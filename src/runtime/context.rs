@@ -358,7 +358,6 @@ pub(crate) fn has_entered_handle() -> bool {
 /// has shut down (only a `block_on` thread of a multi-thread runtime can drive one that has:
 /// `Handle::block_on` after shutdown).
 #[inline]
-#[inline]
 pub(crate) fn driving_runtime() -> Option<(super::Id, bool)> {
     with_current(|d| match d {
         Driving::Thread(core) => match core.multi_thread() {
