@@ -258,33 +258,34 @@ impl Shared {
     }
 }
 
-impl Schedule for Arc<Shared> {
-    fn schedule(&self, task: Notif) {
+impl Shared {
+    /// Queue a woken task on this runtime's core when this thread drives it (`yielded`: in
+    /// the list the next driver turn releases), else through the injection queue.
+    fn wake_task(self: &Arc<Self>, task: Notif, yielded: bool) {
         let mut task = Some(task);
         context::with_core(|core| {
             if Arc::ptr_eq(&core.shared, self) {
-                core.run_queue
-                    .borrow_mut()
-                    .push_back(task.take().expect("set above"));
+                let task = task.take().expect("set above");
+                if yielded {
+                    core.yielded.borrow_mut().push(task);
+                } else {
+                    core.run_queue.borrow_mut().push_back(task);
+                }
             }
         });
         if let Some(task) = task {
             self.push_remote(Injected::Wake(task));
         }
     }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notif) {
+        self.wake_task(task, false);
+    }
 
     fn yield_now(&self, task: Notif) {
-        let mut task = Some(task);
-        context::with_core(|core| {
-            if Arc::ptr_eq(&core.shared, self) {
-                core.yielded
-                    .borrow_mut()
-                    .push(task.take().expect("set above"));
-            }
-        });
-        if let Some(task) = task {
-            self.push_remote(Injected::Wake(task));
-        }
+        self.wake_task(task, true);
     }
 
     fn release(&self, task: &OwnedTask) -> Option<OwnedTask> {
