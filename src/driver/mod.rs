@@ -40,6 +40,7 @@ mod multishot;
 mod op;
 mod oplist;
 pub mod ops;
+mod poll_stream;
 mod setup;
 
 pub use self::direct::DirectFd;
@@ -49,6 +50,7 @@ pub(crate) use self::op::close_fd;
 pub use self::op::ReservedSlot;
 pub use self::op::{Completion, Op, Operation, Reclaim};
 pub use self::oplist::{OpList, OpListKind};
+pub(crate) use self::poll_stream::{Drained, PollStream};
 pub(crate) use self::setup::{OpcodeSet, RingConfig, RingFeatures};
 
 use std::any::Any;

@@ -23,8 +23,8 @@
 //! 4. A socket type owns its descriptor exclusively (one `Socket`): it is closed once, by the
 //!    drop or by `close()`, unless `into_raw_fd`/`into_std` hand it over whole first; a
 //!    `BorrowedFd` from `as_fd` cannot outlive the borrow of the socket that keeps it open.
-//! 5. A synchronous `read(2)` into a `ReadBuf`'s unfilled part (`raw::read_into`, for compat's
-//!    streams) is given that part's exact length; the `n` bytes the kernel reports are the
+//! 5. A synchronous `read(2)` or `recv(2)` into a `ReadBuf`'s unfilled part (`raw::read_into`,
+//!    for compat's streams) is given that part's exact length; the `n` bytes the kernel reports are the
 //!    ones it wrote, at its start, so exactly those are declared initialised. The descriptor
 //!    is only a number to the call: a stale one gives an error or another file's bytes, never
 //!    a write outside the buffer.

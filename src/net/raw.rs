@@ -88,15 +88,24 @@ pub(crate) fn poll_now(fd: std::os::fd::RawFd, events: i16) -> io::Result<i16> {
 }
 
 /// `read(2)` into `buf`'s unfilled part without zeroing it first (what Tokio's streams do
-/// with `unsafe`; compat has none of its own): the bytes read are filled in `buf`.
+/// with `unsafe`; compat has none of its own): the bytes read are filled in `buf`. With
+/// `socket`, `recv(2)` with no flags instead: the same bytes, without `read`'s file-position
+/// lock and generic file path (what Tokio's sockets call too).
 pub(crate) fn read_into(
     fd: std::os::fd::RawFd,
     buf: &mut tokio::io::ReadBuf<'_>,
+    socket: bool,
 ) -> io::Result<usize> {
     // SAFETY: net rule 5 — nothing de-initialises these bytes: the kernel only writes data.
     let unfilled = unsafe { buf.unfilled_mut() };
-    // SAFETY: net rule 5 — the kernel writes at most `unfilled.len()` bytes at its start.
-    let n = unsafe { libc::read(fd, unfilled.as_mut_ptr().cast(), unfilled.len()) };
+    let (ptr, len) = (unfilled.as_mut_ptr().cast(), unfilled.len());
+    let n = if socket {
+        // SAFETY: net rule 5 — the kernel writes at most `len` bytes at the start of `ptr`.
+        unsafe { libc::recv(fd, ptr, len, 0) }
+    } else {
+        // SAFETY: net rule 5 — the kernel writes at most `len` bytes at the start of `ptr`.
+        unsafe { libc::read(fd, ptr, len) }
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }

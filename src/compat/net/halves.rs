@@ -42,7 +42,7 @@ macro_rules! borrowed_halves {
             }
         }
 
-        $crate::compat::net::ready::impl_async_read!(ReadHalf<'_>, |h| (h.0.ready, h.0.io));
+        $crate::compat::net::ready::impl_async_read!(ReadHalf<'_>, |h| (h.0.ready, h.0.io), socket: true);
         $crate::compat::net::ready::impl_async_write!(
             WriteHalf<'_>,
             |h| (h.0.ready, h.0.io),
@@ -157,7 +157,7 @@ macro_rules! owned_halves {
             }
         }
 
-        $crate::compat::net::ready::impl_async_read!(OwnedReadHalf, |h| (h.inner.ready, h.inner.io));
+        $crate::compat::net::ready::impl_async_read!(OwnedReadHalf, |h| (h.inner.ready, h.inner.io), socket: true);
         $crate::compat::net::ready::impl_async_write!(
             OwnedWriteHalf,
             |h| (h.inner.ready, h.inner.io),

@@ -289,6 +289,9 @@ pub(crate) fn read_buf<B: BufMut + ?Sized, T>(
 /// [`Readiness`] and the field it reads through (whose `&` is `Read`).
 macro_rules! impl_async_read {
     ($ty:ty, |$this:ident| ($ready:expr, $io:expr)) => {
+        $crate::compat::net::ready::impl_async_read!($ty, |$this| ($ready, $io), socket: false);
+    };
+    ($ty:ty, |$this:ident| ($ready:expr, $io:expr), socket: $socket:expr) => {
         impl tokio::io::AsyncRead for $ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
@@ -302,7 +305,7 @@ macro_rules! impl_async_read {
                     cx,
                     $crate::compat::net::ready::Direction::Read,
                     len,
-                    || $crate::net::raw::read_into(fd, buf),
+                    || $crate::net::raw::read_into(fd, buf, $socket),
                 ))?;
                 std::task::Poll::Ready(Ok(()))
             }

@@ -182,7 +182,7 @@ impl TryFrom<std::net::TcpStream> for TcpStream {
     }
 }
 
-impl_async_read!(TcpStream, |s| (s.ready, s.io));
+impl_async_read!(TcpStream, |s| (s.ready, s.io), socket: true);
 impl_async_write!(TcpStream, |s| (s.ready, s.io), shutdown: s.shutdown_write());
 
 impl fmt::Debug for TcpStream {

@@ -149,7 +149,7 @@ impl TryFrom<net::UnixStream> for UnixStream {
     }
 }
 
-impl_async_read!(UnixStream, |s| (s.ready, s.io));
+impl_async_read!(UnixStream, |s| (s.ready, s.io), socket: true);
 impl_async_write!(UnixStream, |s| (s.ready, s.io), shutdown: s.shutdown_write());
 
 impl fmt::Debug for UnixStream {
