@@ -156,8 +156,12 @@ pub(crate) struct Worker {
     pinned: RefCell<VecDeque<Notif>>,
     /// Tasks bound here that yielded (`yield_now`): queued again only after this worker next
     /// looks at its ring (`maintenance`), so a yield lets their completions in first (Tokio's
-    /// deferred wakes). A free task that yields goes to the stealable queue at once.
+    /// deferred wakes). A free task that yields goes to the stealable queue at once, and
+    /// `ring_due` makes this worker look at its ring before it takes its next task, so that
+    /// whatever the yield waited for (a readiness poll's completion) is in when it runs again.
     yielded: RefCell<Vec<Notif>>,
+    /// A task yielded since this worker last looked at its ring.
+    ring_due: Cell<bool>,
     driver: RefCell<Driver>,
     deferred: Cell<Deferred>,
     searching: Cell<bool>,
@@ -254,6 +258,7 @@ impl Worker {
             lifo: Cell::new(None),
             lifo_runs: Cell::new(0),
             yielded: RefCell::new(Vec::new()),
+            ring_due: Cell::new(false),
             pinned: RefCell::new(VecDeque::new()),
             driver: RefCell::new(driver),
             deferred: Cell::new(Deferred::default()),
@@ -710,6 +715,7 @@ impl Worker {
             }
             None if is_yield => {
                 // Nothing of it waits on this ring: runnable work another worker may take.
+                self.ring_due.set(true);
                 self.remote().queue.push_back(task);
                 self.shared.notify_parked();
             }
@@ -775,6 +781,11 @@ impl Worker {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         let remote = self.remote();
+        if self.ring_due.replace(false) {
+            // Tokio's deferred wake: a yield lets the ring's completions in first.
+            self.with_driver(|d| d.poll_completions());
+            self.requeue_yielded();
+        }
         if tick % self.shared.config.event_interval.max(1) == 0 {
             self.maintenance();
             // Fairness: work from elsewhere first, now and then.
