@@ -306,8 +306,14 @@ impl Registration {
     fn on_poll(&self) {
         let (to_wake, need) = {
             let mut st = self.lock();
-            self.refresh(&mut st);
-            (self.take_wakers(&mut st), self.needs_arm(&st))
+            if self.refresh(&mut st) {
+                // A poll cancelled by its ring going away (an extra `block_on` core's, or a
+                // thread's at exit): not an event, and no place to arm again. Every waiter
+                // polls again on its own thread and arms there.
+                (self.take_all_wakers(&mut st), 0)
+            } else {
+                (self.take_wakers(&mut st), self.needs_arm(&st))
+            }
         };
         self.arm(need);
         to_wake.wake();
@@ -316,8 +322,15 @@ impl Registration {
     /// The waiters the cached bits satisfy (all of them once the runtime is shutting down, so
     /// each sees the error).
     fn take_wakers(&self, st: &mut State) -> ToWake {
+        self.take_wakers_if(st, self.handle.is_shut_down())
+    }
+
+    fn take_all_wakers(&self, st: &mut State) -> ToWake {
+        self.take_wakers_if(st, true)
+    }
+
+    fn take_wakers_if(&self, st: &mut State, all: bool) -> ToWake {
         let mut out = ToWake::default();
-        let all = self.handle.is_shut_down();
         let ready = Word::load(&self.word).ready;
         for d in DIRS {
             if all || !(d.bits() & ready).is_empty() {
@@ -336,13 +349,18 @@ impl Registration {
     }
 
     /// Take in the completions of this thread's polls and of finished poll tasks.
-    fn refresh(&self, st: &mut State) {
+    /// Whether a poll ended cancelled by its ring (see `on_poll`).
+    fn refresh(&self, st: &mut State) -> bool {
         let shut = || self.handle.is_shut_down();
+        let mut cancelled = false;
         for d in Self::dirs(st.interest) {
             let mut bits = Ready::EMPTY;
             let arm = &mut st.arms[d as usize];
             if let Some(stream) = &mut arm.stream {
-                let drained = stream.drain(&self.waker, |res| bits |= Self::bits_of(d, res, shut));
+                let drained = stream.drain(&self.waker, |res| match res {
+                    Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => cancelled = true,
+                    res => bits |= Self::bits_of(d, res, shut),
+                });
                 if drained == Drained::Ended {
                     arm.stream = None;
                     self.armed_on[d as usize].store(0, Ordering::Release);
@@ -359,6 +377,7 @@ impl Registration {
                 Word::add(&self.word, bits);
             }
         }
+        cancelled
     }
 
     /// The ready bits of one completion of direction `d`'s poll.
