@@ -153,3 +153,45 @@ fn halves_on_two_workers_move_data_both_ways_while_tasks_are_stolen() {
         }
     });
 }
+
+#[test]
+fn a_poll_left_on_a_finished_block_on_ring_is_no_event_and_is_armed_again_where_waited() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    accepted.set_nonblocking(true).unwrap();
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    std::thread::scope(|s| {
+        // Holds the runtime's own `block_on` core, so the calls below get extra cores whose
+        // rings end with their call (the polls armed on them are cancelled and orphaned).
+        let holder = s.spawn(|| rt.block_on(async { held.await.unwrap() }));
+        std::thread::sleep(Duration::from_millis(30));
+        let stream = rt.block_on(async {
+            let s = TcpStream::from_std(accepted).unwrap();
+            let idle = tokio::time::timeout(Duration::from_millis(20), s.readable()).await;
+            assert!(idle.is_err(), "nothing was sent yet");
+            s
+        });
+        let interest = tokio::io::Interest::ERROR | tokio::io::Interest::READABLE;
+        let spurious = rt.block_on(async {
+            tokio::time::timeout(Duration::from_millis(50), stream.ready(interest)).await
+        });
+        assert!(
+            spurious.is_err(),
+            "the dead ring's poll was taken for readiness: {spurious:?}"
+        );
+        peer.write_all(b"x").unwrap();
+        let ready = rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), stream.ready(interest)).await
+        });
+        let ready = ready.expect("data arrived but no poll saw it").unwrap();
+        assert!(ready.is_readable() && !ready.is_error(), "{ready:?}");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+    });
+}

@@ -307,9 +307,10 @@ impl Registration {
         let (to_wake, need) = {
             let mut st = self.lock();
             if self.refresh(&mut st) {
-                // A poll cancelled by its ring going away (an extra `block_on` core's, or a
-                // thread's at exit): not an event, and no place to arm again. Every waiter
-                // polls again on its own thread and arms there.
+                // A poll the kernel cancelled (a ring's requests are cancelled when the thread
+                // that submitted them exits; a ring ringolo shuts down orphans its polls
+                // first, so they never come here): not an event, and no place to arm again.
+                // Every waiter polls again on its own thread and arms there.
                 (self.take_all_wakers(&mut st), 0)
             } else {
                 (self.take_wakers(&mut st), self.needs_arm(&st))
