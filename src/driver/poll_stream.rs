@@ -78,7 +78,11 @@ impl PollStream {
     /// Hand each queued completion (the poll's event mask, or its error) to `each`, and leave
     /// `waker` to be woken at the next one. Runs `each` inside the driver's borrow: it must
     /// not reach the driver.
-    pub(crate) fn drain(&mut self, waker: &Waker, mut each: impl FnMut(io::Result<u32>)) -> Drained {
+    pub(crate) fn drain(
+        &mut self,
+        waker: &Waker,
+        mut each: impl FnMut(io::Result<u32>),
+    ) -> Drained {
         if self.ended {
             return Drained::Ended;
         }

@@ -258,6 +258,27 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Option<R> {
     })
 }
 
+/// [`with_timers`] when what this thread drives is the runtime `id`, in the same lookup:
+/// `None` when it is not, `Some(None)` (without running `f`) when that runtime is shutting
+/// down.
+#[inline]
+pub(crate) fn with_timers_of<R>(
+    id: super::Id,
+    f: impl FnOnce(&mut TimerStore) -> R,
+) -> Option<Option<R>> {
+    with_current(|d| match d {
+        Driving::Thread(core) => {
+            let (here, shut_down) = match core.multi_thread() {
+                Some(mt) => (mt.config.id, mt.is_shut_down()),
+                None => (core.handle().config.id, false),
+            };
+            (here == id).then(|| (!shut_down).then(|| f(&mut core.timers.borrow_mut())))
+        }
+        Driving::Worker(w) => (w.shared().config.id == id).then(|| Some(w.shared().with_timers(f))),
+    })
+    .flatten()
+}
+
 /// Run `f` on the timer store of what this thread drives: the core's own, or the multi-thread
 /// runtime's shared one.
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut TimerStore) -> R) -> Option<R> {
@@ -352,20 +373,6 @@ pub(crate) fn handle() -> Option<super::Handle> {
 pub(crate) fn has_entered_handle() -> bool {
     let top = ENTERED_TOP.try_with(|t| t.get()).unwrap_or(usize::MAX);
     top != usize::MAX && top == DRIVE_DEPTH.with(|d| d.get())
-}
-
-/// The id of the runtime this thread drives, if any (cheap: no handle clone), and whether it
-/// has shut down (only a `block_on` thread of a multi-thread runtime can drive one that has:
-/// `Handle::block_on` after shutdown).
-#[inline]
-pub(crate) fn driving_runtime() -> Option<(super::Id, bool)> {
-    with_current(|d| match d {
-        Driving::Thread(core) => match core.multi_thread() {
-            Some(mt) => (mt.config.id, mt.is_shut_down()),
-            None => (core.handle().config.id, false),
-        },
-        Driving::Worker(w) => (w.shared().config.id, false),
-    })
 }
 
 /// The handle of the runtime this thread drives.

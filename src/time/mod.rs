@@ -8,7 +8,7 @@
 pub(crate) mod clock;
 mod interval;
 pub(crate) mod remote;
-mod sleep;
+pub(crate) mod sleep;
 mod store;
 mod tick;
 mod timeout;

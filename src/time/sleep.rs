@@ -3,7 +3,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::store::TimerPoll;
+use super::store::{TimerPoll, TimerStore};
 use crate::runtime::context;
 use crate::util::genslab::Key;
 
@@ -69,13 +69,17 @@ impl Sleep {
     }
 }
 
-impl Future for Sleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
+impl Sleep {
+    /// Poll through `timers`: `None` when they cannot be reached from this thread.
+    #[inline]
+    pub(crate) fn poll_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        timers: &impl Timers,
+    ) -> Option<Poll<()>> {
+        let this = self;
         if this.elapsed {
-            return Poll::Ready(());
+            return Some(Poll::Ready(()));
         }
         enum Step {
             Done,
@@ -93,7 +97,7 @@ impl Future for Sleep {
         } else {
             None
         };
-        let step = context::with_timers(|t| match entry {
+        let step = timers.with(|t| match entry {
             Some((key, store)) if store == t.id() => match t.poll(key, cx.waker()) {
                 Some(TimerPoll::Fired) | None => Step::Done,
                 Some(TimerPoll::Pending) => Step::Waiting,
@@ -111,24 +115,19 @@ impl Future for Sleep {
                 }
             }
         });
-        let Some(step) = step else {
-            panic!(
-                "ringolo: a timer was polled outside a ringolo runtime; sleep, timeout and interval \
-                 must run inside Runtime::block_on or a spawned task"
-            )
-        };
-        match step {
+        let step = step?;
+        Some(match step {
             Step::Waiting => Poll::Pending,
             Step::NewWaker(key) => {
                 let waker = cx.waker().clone();
-                let old = context::with_timers(|t| t.set_waker(key, waker));
+                let old = timers.with(|t| t.set_waker(key, waker));
                 drop(old);
                 Poll::Pending
             }
             Step::Register => {
                 // Registered with another runtime's store before: register here.
                 let waker = cx.waker().clone();
-                this.entry = context::with_timers(|t| (t.insert(deadline, waker), t.id()));
+                this.entry = timers.with(|t| (t.insert(deadline, waker), t.id()));
                 Poll::Pending
             }
             Step::Registered(new_entry) => {
@@ -141,6 +140,57 @@ impl Future for Sleep {
                 this.elapsed = true;
                 Poll::Ready(())
             }
+        })
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match self.get_mut().poll_with(cx, &Driven) {
+            Some(ready) => ready,
+            None => panic!(
+                "ringolo: a timer was polled outside a ringolo runtime; sleep, timeout and interval \
+                 must run inside Runtime::block_on or a spawned task"
+            ),
+        }
+    }
+}
+
+/// Where a sleep reaches its timer store from.
+pub(crate) trait Timers {
+    /// Run `f` on the store; `None` when there is none to reach.
+    fn with<R>(&self, f: impl FnOnce(&mut TimerStore) -> R) -> Option<R>;
+}
+
+/// The store of whatever this thread drives.
+pub(crate) struct Driven;
+
+impl Timers for Driven {
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&mut TimerStore) -> R) -> Option<R> {
+        context::with_timers(f)
+    }
+}
+
+/// The store of one runtime, reached only from a thread that drives it; notes whether that
+/// runtime was found shutting down (the store is then not reached).
+pub(crate) struct OfRuntime {
+    pub(crate) id: crate::runtime::Id,
+    pub(crate) shut_down: std::cell::Cell<bool>,
+}
+
+impl Timers for OfRuntime {
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&mut TimerStore) -> R) -> Option<R> {
+        match context::with_timers_of(self.id, f) {
+            Some(Some(out)) => Some(out),
+            Some(None) => {
+                self.shut_down.set(true);
+                None
+            }
+            None => None,
         }
     }
 }

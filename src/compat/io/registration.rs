@@ -408,7 +408,9 @@ impl Registration {
             let ring = *here.get_or_insert_with(|| crate::runtime::context::with_driver(|d| d.id));
             let missing = match ring {
                 Some(ring) => arm.stream.as_ref().map(PollStream::ring) != Some(ring),
-                None => arm.remote.is_none() && !arm.stream.as_ref().is_some_and(PollStream::is_here),
+                None => {
+                    arm.remote.is_none() && !arm.stream.as_ref().is_some_and(PollStream::is_here)
+                }
             };
             if missing {
                 need |= 1 << d as u8;
@@ -436,8 +438,10 @@ impl Registration {
             let (fd, events) = (self.fd, d.events());
             fresh[d as usize] = PollStream::arm(fd, events, &self.waker);
             if fresh[d as usize].is_none() {
-                tasks[d as usize] =
-                    Some(self.handle.spawn(async move { Op::new(PollAdd { fd, events }).await }));
+                tasks[d as usize] = Some(
+                    self.handle
+                        .spawn(async move { Op::new(PollAdd { fd, events }).await }),
+                );
             }
         }
         let mut replaced: [Option<PollStream>; 3] = Default::default();
@@ -481,7 +485,10 @@ impl Registration {
         let now = Word::load(&self.word);
         let ready = now.ready & want;
         let hup_unseen = |ready: Ready| {
-            slot.is_none() && ready.is_readable() && want.is_read_closed() && !ready.is_read_closed()
+            slot.is_none()
+                && ready.is_readable()
+                && want.is_read_closed()
+                && !ready.is_read_closed()
         };
         if !ready.is_empty() && !hup_unseen(ready) {
             return Poll::Ready(Ok(Event {

@@ -10,6 +10,7 @@ use pin_project::pin_project;
 use super::Instant;
 use crate::runtime::{self as native, context};
 use crate::time::remote::RemoteTimer;
+use crate::time::sleep::OfRuntime;
 
 /// The runtime a timer made now belongs to (its id), and its clock's now.
 ///
@@ -122,18 +123,21 @@ impl Future for Sleep {
         if *this.elapsed {
             return Poll::Ready(());
         }
-        // On a thread driving its runtime: its timer store.
-        let ready = if let Some((_, shut_down)) =
-            context::driving_runtime().filter(|(id, _)| *id == *this.runtime)
-        {
-            if shut_down {
-                panic!("{}", crate::compat::SHUTTING_DOWN);
-            }
+        // On a thread driving its runtime: its timer store (one context lookup finds the
+        // runtime, its state and the store).
+        let here = OfRuntime {
+            id: *this.runtime,
+            shut_down: std::cell::Cell::new(false),
+        };
+        let ready = if let Some(ready) = this.local.poll_with(cx, &here) {
             if this.remote.is_some() {
                 *this.remote = None;
             }
-            Pin::new(&mut *this.local).poll(cx)
+            ready
         } else {
+            if here.shut_down.get() {
+                panic!("{}", crate::compat::SHUTTING_DOWN);
+            }
             if this.remote.is_none() {
                 let handle = native::handle_by_id(*this.runtime)
                     .filter(|h| !h.is_shut_down())
