@@ -77,6 +77,18 @@ struct Owned {
 
 const OWNED_SHARDS: usize = 64;
 
+/// One shard of the task registry, alone on its cache lines: a spawn on one worker and a
+/// release on another, in neighbouring shards, do not contend for one line.
+#[repr(align(128))]
+struct Shard(Mutex<Owned>);
+
+impl std::ops::Deref for Shard {
+    type Target = Mutex<Owned>;
+    fn deref(&self) -> &Mutex<Owned> {
+        &self.0
+    }
+}
+
 /// The workers' timer store, and which worker sleeps with its next deadline as timeout. Only
 /// one does, so a timer wakes one worker rather than all of them; a timer added with an
 /// earlier deadline unparks that worker so it sleeps again with the new one (rule 7).
@@ -109,7 +121,7 @@ pub(crate) struct Shared {
     regular: usize,
     pub(crate) inject: RunQueue<Notif>,
     pub(crate) idle: Idle,
-    owned: Box<[Mutex<Owned>]>,
+    owned: Box<[Shard]>,
     timers: Mutex<SharedTimers>,
     pub(crate) config: Config,
     pub(crate) blocking: BlockingPool,
@@ -126,8 +138,6 @@ pub(crate) struct Shared {
     pub(crate) spare_threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
     unparks: AtomicU64,
     steals: AtomicU64,
-    /// Tasks spawned and not finished.
-    alive: crate::loom::sync::atomic::AtomicUsize,
     /// The `block_on` core, woken when a task panics under `UnhandledPanic::ShutdownRuntime`.
     block_on: OnceLock<Arc<super::current_thread::Shared>>,
     /// Set by the builder once every worker thread exists: `true` to run, `false` to leave.
@@ -212,10 +222,10 @@ pub(crate) fn new(
         idle: Idle::new(),
         owned: (0..OWNED_SHARDS)
             .map(|_| {
-                Mutex::new(Owned {
+                Shard(Mutex::new(Owned {
                     tasks: slab::Slab::new(),
                     closed: false,
-                })
+                }))
             })
             .collect(),
         timers: Mutex::new(SharedTimers {
@@ -234,7 +244,6 @@ pub(crate) fn new(
         spare_threads: std::sync::Mutex::new(Vec::new()),
         unparks: AtomicU64::new(0),
         steals: AtomicU64::new(0),
-        alive: crate::loom::sync::atomic::AtomicUsize::new(0),
         block_on: OnceLock::new(),
         start: Mutex::new(None),
         started: Condvar::new(),
@@ -346,8 +355,13 @@ impl Shared {
         self.block_on.get().cloned()
     }
 
+    /// Tasks spawned and not yet released: the registry's size, summed over its shards when
+    /// asked (metrics), so that spawns and releases on different workers share no counter.
     pub(crate) fn alive(&self) -> usize {
-        self.alive.load(Relaxed)
+        self.owned
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(|e| e.into_inner()).tasks.len())
+            .sum()
     }
 
     pub(crate) fn inject_depth(&self) -> usize {
@@ -393,7 +407,6 @@ impl Shared {
         task.header().owner_key.store(entry.key(), Relaxed);
         entry.insert(task);
         drop(owned);
-        self.alive.fetch_add(1, Relaxed);
         let mut notified = Some(notified);
         context::with_worker(|w| {
             if Arc::ptr_eq(&w.shared, self) && !w.in_blocking.get() {
@@ -515,7 +528,6 @@ impl Shared {
         };
         for t in tasks {
             t.header().owner_key.store(usize::MAX, Relaxed);
-            self.alive.fetch_sub(1, Relaxed);
             t.shutdown();
         }
     }
@@ -653,7 +665,6 @@ impl Schedule for Arc<Shared> {
             return None;
         }
         task.header().owner_key.store(usize::MAX, Relaxed);
-        self.alive.fetch_sub(1, Relaxed);
         Some(owned.tasks.remove(key))
     }
 
@@ -1124,7 +1135,6 @@ impl Worker {
             }
             for t in mine {
                 t.header().owner_key.store(usize::MAX, Relaxed);
-                self.shared.alive.fetch_sub(1, Relaxed);
                 t.shutdown();
             }
         }
