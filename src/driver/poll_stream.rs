@@ -21,6 +21,7 @@ use std::task::Waker;
 use io_uring::{opcode, types};
 
 use super::op::{orphan_boxed, Completion, Reclaim};
+use super::Driver;
 use crate::runtime::context;
 use crate::util::genslab::Key;
 
@@ -76,43 +77,36 @@ impl PollStream {
     }
 
     /// Hand each queued completion (the poll's event mask, or its error) to `each`, and leave
-    /// `waker` to be woken at the next one. Runs `each` inside the driver's borrow: it must
-    /// not reach the driver.
+    /// `waker` to be woken at the next one. `driver` is this thread's; `each` runs inside its
+    /// borrow and must not reach it.
     pub(crate) fn drain(
         &mut self,
+        driver: &mut Driver,
         waker: &Waker,
         mut each: impl FnMut(io::Result<u32>),
     ) -> Drained {
         if self.ended {
             return Drained::Ended;
         }
-        let (key, ring, multishot) = (self.key, self.ring, self.multishot);
-        let drained = context::with_driver(|driver| {
-            if driver.id != ring {
-                return Drained::Elsewhere;
-            }
-            loop {
-                match driver.poll_stream(key, waker) {
-                    Err(()) => return Drained::Armed,
-                    Ok(None) => return Drained::Ended,
-                    Ok(Some((res, flags))) => {
-                        if multishot && res == -libc::EINVAL {
-                            // A kernel without multishot polls: its refusal is no event.
-                            MULTISHOT_POLL.store(false, Ordering::Relaxed);
-                            continue;
-                        }
-                        each(Completion::from_raw(res, flags).map(|c| c.result));
+        if driver.id != self.ring {
+            return Drained::Elsewhere;
+        }
+        loop {
+            match driver.poll_stream(self.key, waker) {
+                Err(()) => return Drained::Armed,
+                Ok(None) => {
+                    self.ended = true;
+                    return Drained::Ended;
+                }
+                Ok(Some((res, flags))) => {
+                    if self.multishot && res == -libc::EINVAL {
+                        // A kernel without multishot polls: its refusal is no event.
+                        MULTISHOT_POLL.store(false, Ordering::Relaxed);
+                        continue;
                     }
+                    each(Completion::from_raw(res, flags).map(|c| c.result));
                 }
             }
-        });
-        match drained {
-            None => Drained::Elsewhere,
-            Some(Drained::Ended) => {
-                self.ended = true;
-                Drained::Ended
-            }
-            Some(d) => d,
         }
     }
 }

@@ -354,19 +354,31 @@ impl Registration {
     fn refresh(&self, st: &mut State) -> bool {
         let shut = || self.handle.is_shut_down();
         let mut cancelled = false;
-        for d in Self::dirs(st.interest) {
-            let mut bits = Ready::EMPTY;
-            let arm = &mut st.arms[d as usize];
-            if let Some(stream) = &mut arm.stream {
-                let drained = stream.drain(&self.waker, |res| match res {
-                    Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => cancelled = true,
-                    res => bits |= Self::bits_of(d, res, shut),
-                });
-                if drained == Drained::Ended {
-                    arm.stream = None;
-                    self.armed_on[d as usize].store(0, Ordering::Release);
+        let mut got = [Ready::EMPTY; 3];
+        let interest = st.interest;
+        if st.arms.iter().any(|a| a.stream.is_some()) {
+            // One look at this thread's driver drains every direction's poll armed on it.
+            crate::runtime::context::with_driver(|driver| {
+                for d in Self::dirs(interest) {
+                    let arm = &mut st.arms[d as usize];
+                    let Some(stream) = &mut arm.stream else {
+                        continue;
+                    };
+                    let bits = &mut got[d as usize];
+                    let drained = stream.drain(driver, &self.waker, |res| match res {
+                        Err(e) if e.raw_os_error() == Some(libc::ECANCELED) => cancelled = true,
+                        res => *bits |= Self::bits_of(d, res, shut),
+                    });
+                    if drained == Drained::Ended {
+                        arm.stream = None;
+                        self.armed_on[d as usize].store(0, Ordering::Release);
+                    }
                 }
-            }
+            });
+        }
+        for d in Self::dirs(st.interest) {
+            let mut bits = got[d as usize];
+            let arm = &mut st.arms[d as usize];
             if let Some(join) = &mut arm.remote {
                 let mut cx = Context::from_waker(&self.waker);
                 if let Poll::Ready(res) = Pin::new(join).poll(&mut cx) {
