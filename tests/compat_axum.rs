@@ -237,3 +237,44 @@ async fn serve_takes_what_axum_serve_takes() {
     ];
     assert_eq!(servers.len(), 9);
 }
+
+#[tokio::test]
+async fn tap_io_sees_every_accepted_connection_before_it_is_served() {
+    use ringolo::compat::axum::ListenerExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tapped = Arc::new(AtomicUsize::new(0));
+    let seen = tapped.clone();
+    let listener =
+        TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .tap_io(move |tcp: &mut TcpStream| {
+                // What axum's docs show it for.
+                tcp.set_nodelay(true).unwrap();
+                seen.fetch_add(1, Ordering::SeqCst);
+            });
+    let addr = ringolo::compat::axum::Listener::local_addr(&listener).unwrap();
+    let app = Router::new().route(
+        "/",
+        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+    );
+    tokio::spawn(
+        serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .into_future(),
+    );
+    for n in 1..=3 {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let me = stream.local_addr().unwrap();
+        let (_, status, body) = request(
+            stream,
+            Version::HTTP_11,
+            get_req(&format!("http://{addr}/")),
+        )
+        .await;
+        assert_eq!((status, body), (StatusCode::OK, me.to_string()));
+        assert_eq!(tapped.load(Ordering::SeqCst), n, "one tap per connection");
+    }
+}

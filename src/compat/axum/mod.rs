@@ -95,6 +95,56 @@ impl Listener for UnixListener {
     }
 }
 
+/// Stands for `axum::serve::ListenerExt`: adapters on every [`Listener`].
+pub trait ListenerExt: Listener + Sized {
+    /// Stands for `ListenerExt::tap_io`: run `tap_fn` on each connection as it is accepted,
+    /// before it is served (to set `TCP_NODELAY`, say).
+    fn tap_io<F>(self, tap_fn: F) -> TapIo<Self, F>
+    where
+        F: FnMut(&mut Self::Io) + Send + 'static,
+    {
+        TapIo {
+            listener: self,
+            tap_fn,
+        }
+    }
+}
+
+impl<L: Listener> ListenerExt for L {}
+
+/// Stands for `axum::serve::TapIo`: what [`ListenerExt::tap_io`] returns.
+pub struct TapIo<L, F> {
+    listener: L,
+    tap_fn: F,
+}
+
+impl<L: Listener + std::fmt::Debug, F> std::fmt::Debug for TapIo<L, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapIo")
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L, F> Listener for TapIo<L, F>
+where
+    L: Listener,
+    F: FnMut(&mut L::Io) + Send + 'static,
+{
+    type Io = L::Io;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (L::Io, L::Addr) {
+        let (mut io, addr) = self.listener.accept().await;
+        (self.tap_fn)(&mut io);
+        (io, addr)
+    }
+
+    fn local_addr(&self) -> io::Result<L::Addr> {
+        self.listener.local_addr()
+    }
+}
+
 /// axum's handling of an accept error: the peer's own failure is skipped; anything else
 /// (`EMFILE`, `ENFILE`, `ENOBUFS`, ...) is logged and waited out for a second.
 async fn accept_failed(e: io::Error) {
@@ -143,6 +193,26 @@ impl Connected<IncomingStream<'_, TcpListener>> for std::net::SocketAddr {
 /// `ConnectInfo<compat::net::unix::SocketAddr>` for Unix sockets: the peer's address.
 impl Connected<IncomingStream<'_, UnixListener>> for unix::SocketAddr {
     fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Self {
+        stream.remote_addr
+    }
+}
+
+/// `ConnectInfo<SocketAddr>` through [`ListenerExt::tap_io`].
+impl<F> Connected<IncomingStream<'_, TapIo<TcpListener, F>>> for std::net::SocketAddr
+where
+    F: FnMut(&mut TcpStream) + Send + 'static,
+{
+    fn connect_info(stream: IncomingStream<'_, TapIo<TcpListener, F>>) -> Self {
+        stream.remote_addr
+    }
+}
+
+/// `ConnectInfo<compat::net::unix::SocketAddr>` through [`ListenerExt::tap_io`].
+impl<F> Connected<IncomingStream<'_, TapIo<UnixListener, F>>> for unix::SocketAddr
+where
+    F: FnMut(&mut UnixStream) + Send + 'static,
+{
+    fn connect_info(stream: IncomingStream<'_, TapIo<UnixListener, F>>) -> Self {
         stream.remote_addr
     }
 }
