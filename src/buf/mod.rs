@@ -17,8 +17,10 @@
 //! Reads fill a buffer from `bytes_init()` up to `bytes_total()` (its spare capacity): a
 //! `Vec::with_capacity(n)` reads at most `n` bytes and its length becomes what was read.
 
+mod aligned;
 mod slice;
 
+pub use self::aligned::AlignedBuf;
 pub use self::slice::Slice;
 
 use std::io;

@@ -19,6 +19,8 @@
 //!    no `unsafe` themselves) is owned from then on by exactly one std or ringolo value that
 //!    closes it; the caller's promise that it was open and theirs is what `from_raw_fd`'s
 //!    contract asks.
+//! 4. `fcntl(F_GETFL)` on a borrowed descriptor (open for the call's length) reads its status
+//!    flags and touches no memory of ours.
 
 mod file;
 mod metadata;
@@ -37,6 +39,15 @@ pub(crate) use self::file::{blocking_io, cvt};
 /// open until this finishes.
 pub(crate) async fn sync_fd(fd: std::os::fd::RawFd, datasync: bool) -> io::Result<()> {
     run(FsOp::Fsync { fd, datasync }).await.map(|_| ())
+}
+
+/// Whether `fd` was opened with `O_DIRECT`: its reads and writes then need buffers, lengths
+/// and offsets aligned to the device's logical block.
+pub(crate) fn is_direct_io(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fs rule 4 — F_GETFL on a descriptor the borrow keeps open; no memory is passed.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_DIRECT != 0
 }
 
 // SAFETY: fs rule 3 — `from_raw_fd`'s caller promises an open descriptor it owns; ownership

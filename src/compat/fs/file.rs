@@ -12,6 +12,12 @@
 //!
 //! The operation's task holds the file open, so a `File` dropped with a write in flight still
 //! delivers the write (Tokio's "mandatory" blocking task), and dropping never blocks.
+//!
+//! A file opened with `O_DIRECT` (`custom_flags`) gets a buffer aligned for it
+//! ([`AlignedBuf`]), and its reads ask for whole 4 KiB blocks (the rest of the last block is
+//! read-ahead, handed out by the next read as Tokio's read-ahead is), so aligned reads and
+//! writes at aligned positions work. Tokio's `File` has an unaligned buffer and fails every
+//! such read with `EINVAL`.
 
 use std::fmt;
 use std::fs::{Metadata, Permissions};
@@ -27,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use tokio::sync::Mutex;
 
 use super::{asyncify, FileTimes, OpenOptions};
-use crate::buf::IoBuf;
+use crate::buf::{AlignedBuf, IoBuf};
 use crate::driver::ops::{Read, Write};
 use crate::task::{JoinError, JoinHandle};
 use crate::Op;
@@ -50,6 +56,8 @@ pub struct File {
     std: Arc<StdFile>,
     inner: Mutex<Inner>,
     max_buf_size: usize,
+    /// Opened with `O_DIRECT`: the buffer is aligned and reads are whole blocks.
+    direct: bool,
 }
 
 struct Inner {
@@ -92,11 +100,78 @@ enum Operation {
 /// The file's buffer: `buf[pos..]` is read-ahead not yet handed out, or the bytes of a write.
 #[derive(Default)]
 struct Buf {
-    buf: Vec<u8>,
+    buf: Bytes,
     pos: usize,
 }
 
+/// The buffer's memory: a `Vec`, or an aligned block for an `O_DIRECT` file.
+enum Bytes {
+    Plain(Vec<u8>),
+    Aligned(AlignedBuf),
+}
+
+impl Default for Bytes {
+    fn default() -> Bytes {
+        Bytes::Plain(Vec::new())
+    }
+}
+
+impl Bytes {
+    fn len(&self) -> usize {
+        match self {
+            Bytes::Plain(v) => v.len(),
+            Bytes::Aligned(a) => a.len(),
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Plain(v) => v,
+            Bytes::Aligned(a) => a.as_slice(),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Bytes::Plain(v) => v.clear(),
+            Bytes::Aligned(a) => a.clear(),
+        }
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        match self {
+            Bytes::Plain(v) => v.extend_from_slice(bytes),
+            Bytes::Aligned(a) => a.extend_from_slice(bytes),
+        }
+    }
+
+    /// Aligned memory with the same contents (for an `O_DIRECT` file whose buffer was lost
+    /// and made anew, or handed in plain).
+    fn into_aligned(self) -> AlignedBuf {
+        match self {
+            Bytes::Aligned(a) => a,
+            Bytes::Plain(v) => {
+                let mut a = AlignedBuf::with_capacity(v.len(), AlignedBuf::DIRECT_IO);
+                a.extend_from_slice(&v);
+                a
+            }
+        }
+    }
+}
+
 impl Buf {
+    /// An empty buffer, aligned for an `O_DIRECT` file.
+    fn new(direct: bool) -> Buf {
+        Buf {
+            buf: if direct {
+                Bytes::Aligned(AlignedBuf::with_capacity(0, AlignedBuf::DIRECT_IO))
+            } else {
+                Bytes::Plain(Vec::new())
+            },
+            pos: 0,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -107,7 +182,7 @@ impl Buf {
 
     fn copy_to(&mut self, dst: &mut ReadBuf<'_>) -> usize {
         let n = self.len().min(dst.remaining());
-        dst.put_slice(&self.buf[self.pos..self.pos + n]);
+        dst.put_slice(&self.buf.as_slice()[self.pos..self.pos + n]);
         self.pos += n;
         if self.pos == self.buf.len() {
             self.discard();
@@ -163,36 +238,97 @@ where
     }
 }
 
-/// One read of at most `len` bytes at the file position into `buf` (empty).
-async fn read_op(std: Arc<StdFile>, mut buf: Buf, len: usize) -> (Operation, Buf) {
+/// One read of at most `len` bytes at the file position into `buf` (empty); on an `O_DIRECT`
+/// file (`direct`), of `len` rounded up to whole blocks, into aligned memory.
+async fn read_op(std: Arc<StdFile>, mut buf: Buf, len: usize, direct: bool) -> (Operation, Buf) {
     buf.discard();
-    let mut vec = std::mem::take(&mut buf.buf);
-    vec.reserve_exact(len);
-    let res = loop {
-        let (res, slice) = Op::new(Read::new(std.as_raw_fd(), vec.slice(0..len), CURSOR)).await;
-        vec = slice.into_inner();
-        match res {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other,
+    let fd = std.as_raw_fd();
+    let res = match std::mem::take(&mut buf.buf) {
+        Bytes::Plain(mut vec) if !direct => {
+            vec.reserve_exact(len);
+            let res = loop {
+                let (res, slice) = Op::new(Read::new(fd, vec.slice(0..len), CURSOR)).await;
+                vec = slice.into_inner();
+                match res {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            buf.buf = Bytes::Plain(vec);
+            res
+        }
+        bytes => {
+            let mut block = bytes.into_aligned();
+            let len = len.max(1).next_multiple_of(block.align());
+            block.reserve(len);
+            // At an explicit offset, the position moved by hand: a read at the file position
+            // that completes asynchronously (as direct reads do) leaves the position where it
+            // was (seen on Linux 6.18).
+            let res = match (&*std).stream_position() {
+                Err(e) => Err(e),
+                Ok(at) => loop {
+                    let (res, slice) = Op::new(Read::new(fd, block.slice(0..len), at)).await;
+                    block = slice.into_inner();
+                    match res {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(n) => break (&*std).seek(SeekFrom::Start(at + n as u64)).map(|_| n),
+                        Err(e) => break Err(e),
+                    }
+                },
+            };
+            buf.buf = Bytes::Aligned(block);
+            res
         }
     };
     drop(std);
-    buf.buf = vec;
     (Operation::Read(res), buf)
 }
 
-/// Seek back over `seek` (discarded read-ahead), then write all of `buf` at the file position.
-async fn write_op(std: Arc<StdFile>, mut buf: Buf, seek: Option<SeekFrom>) -> (Operation, Buf) {
+/// Seek back over `seek` (discarded read-ahead), then write all of `buf` at the file position
+/// (from aligned memory on an `O_DIRECT` file).
+async fn write_op(
+    std: Arc<StdFile>,
+    mut buf: Buf,
+    seek: Option<SeekFrom>,
+    direct: bool,
+) -> (Operation, Buf) {
     let res = match seek.map(|s| (&*std).seek(s)) {
         Some(Err(e)) => Err(e),
         _ => {
             let fd = std.as_raw_fd();
-            let vec = std::mem::take(&mut buf.buf);
-            let (res, vec) =
-                crate::buf::write_all_with(vec, |rest, _| Op::new(Write::new(fd, rest, CURSOR)))
+            match std::mem::take(&mut buf.buf) {
+                Bytes::Plain(vec) if !direct => {
+                    let (res, vec) = crate::buf::write_all_with(vec, |rest, _| {
+                        Op::new(Write::new(fd, rest, CURSOR))
+                    })
                     .await;
-            buf.buf = vec;
-            res
+                    buf.buf = Bytes::Plain(vec);
+                    res
+                }
+                bytes => {
+                    // At explicit offsets, as direct reads are (see `read_op`).
+                    let block = bytes.into_aligned();
+                    let len = block.len() as u64;
+                    match (&*std).stream_position() {
+                        Err(e) => {
+                            buf.buf = Bytes::Aligned(block);
+                            Err(e)
+                        }
+                        Ok(at) => {
+                            let (res, block) = crate::buf::write_all_with(block, |rest, done| {
+                                Op::new(Write::new(fd, rest, at + done as u64))
+                            })
+                            .await;
+                            buf.buf = Bytes::Aligned(block);
+                            // The position moves past what was written, as a cursor write's
+                            // (after a failure it stays where the write began).
+                            let written = if res.is_ok() { len } else { 0 };
+                            res.and_then(|()| (&*std).seek(SeekFrom::Start(at + written)))
+                                .map(|_| ())
+                        }
+                    }
+                }
+            }
         }
     };
     drop(std);
@@ -234,14 +370,16 @@ impl File {
 
     /// Stands for `tokio::fs::File::from_std`.
     pub fn from_std(std: StdFile) -> File {
+        let direct = crate::fs::is_direct_io(std.as_fd());
         File {
             std: Arc::new(std),
             inner: Mutex::new(Inner {
-                state: State::Idle(Some(Buf::default())),
+                state: State::Idle(Some(Buf::new(direct))),
                 last_write_err: None,
                 pos: 0,
             }),
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
+            direct,
         }
     }
 
@@ -427,8 +565,12 @@ impl AsyncRead for File {
             match op {
                 None => {
                     let len = dst.remaining().min(max);
-                    inner.state =
-                        State::Busy(Pending::Task(spawn_op(read_op(me.std.clone(), buf, len))));
+                    inner.state = State::Busy(Pending::Task(spawn_op(read_op(
+                        me.std.clone(),
+                        buf,
+                        len,
+                        me.direct,
+                    ))));
                 }
                 Some(Operation::Read(Ok(_))) => {
                     buf.copy_to(dst);
@@ -530,8 +672,12 @@ impl File {
                 None => {
                     let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
                     let n = fill(&mut buf, max);
-                    inner.state =
-                        State::Busy(Pending::Task(spawn_op(write_op(me.std.clone(), buf, seek))));
+                    inner.state = State::Busy(Pending::Task(spawn_op(write_op(
+                        me.std.clone(),
+                        buf,
+                        seek,
+                        me.direct,
+                    ))));
                     return Poll::Ready(Ok(n));
                 }
                 Some(op) => {
