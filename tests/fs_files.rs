@@ -344,3 +344,50 @@ fn running_out_of_fds_is_an_error_and_the_runtime_carries_on() {
         "RINGOLO_CHILD_EMFILE",
     );
 }
+
+/// `read`, `write` and `write_all` "at the file position" on an `O_DIRECT` file: each moves
+/// the position (a cursor op that completes asynchronously, as direct I/O does, leaves the
+/// kernel's position unmoved, so the file moves it by hand).
+#[test]
+fn cursor_reads_and_writes_on_an_o_direct_file_move_the_position() {
+    use ringolo::buf::AlignedBuf;
+    const BLOCK: usize = 4096;
+    let dir = scratch("direct");
+    let path = dir.join("f");
+    let data: Vec<u8> = (0..4 * BLOCK).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &data).unwrap();
+    let rt = ringolo::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).custom_flags(libc::O_DIRECT);
+        let mut f = o
+            .open(&path)
+            .await
+            .expect("O_DIRECT open on the build's disk");
+        for block in 0..2 {
+            let (n, buf) = f.read(AlignedBuf::with_capacity(BLOCK, BLOCK)).await;
+            assert_eq!(n.unwrap(), BLOCK);
+            assert!(
+                buf.as_slice() == &data[block * BLOCK..(block + 1) * BLOCK],
+                "block {block}"
+            );
+        }
+        // The position is now 2 blocks in: the writes go to blocks 2 and 3.
+        let mut ones = AlignedBuf::with_capacity(BLOCK, BLOCK);
+        ones.extend_from_slice(&[1u8; BLOCK]);
+        let (n, _) = f.write(ones).await;
+        assert_eq!(n.unwrap(), BLOCK);
+        let mut twos = AlignedBuf::with_capacity(BLOCK, BLOCK);
+        twos.extend_from_slice(&[2u8; BLOCK]);
+        let (res, _) = f.write_all(twos).await;
+        res.unwrap();
+        f.close().await.unwrap();
+    });
+    let all = std::fs::read(&path).unwrap();
+    assert!(all[..2 * BLOCK] == data[..2 * BLOCK]);
+    assert!(all[2 * BLOCK..3 * BLOCK].iter().all(|&b| b == 1));
+    assert!(all[3 * BLOCK..].iter().all(|&b| b == 2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -21,6 +21,9 @@ const CURSOR: u64 = u64::MAX;
 #[derive(Debug)]
 pub struct File {
     fd: RawFd,
+    /// Opened with `O_DIRECT`: reads and writes "at the file position" go at an explicit
+    /// offset and move the position by hand (see [`File::read`]).
+    direct: bool,
 }
 
 /// Options for opening a file: every flag `std::fs::OpenOptions` has, plus `custom_flags`
@@ -138,7 +141,10 @@ impl OpenOptions {
             mode: self.mode,
         })
         .await?;
-        Ok(File { fd: fd as RawFd })
+        Ok(File {
+            fd: fd as RawFd,
+            direct: flags & libc::O_DIRECT != 0,
+        })
     }
 }
 
@@ -174,13 +180,63 @@ impl File {
     }
 
     /// Read at the file position, advancing it.
+    ///
+    /// On an `O_DIRECT` file the read goes at the position's explicit offset and the position
+    /// is moved after it: a read at the file position that completes asynchronously, as
+    /// direct reads do, leaves the kernel's position unmoved (seen on Linux 6.18; liburing
+    /// issue 1115 reports the same for writes).
     pub async fn read<B: IoBufMut>(&mut self, buf: B) -> BufResult<usize, B> {
-        Op::new(Read::new(self.fd, buf, CURSOR)).await
+        if !self.direct {
+            return Op::new(Read::new(self.fd, buf, CURSOR)).await;
+        }
+        let at = match self.position() {
+            Ok(at) => at,
+            Err(e) => return (Err(e), buf),
+        };
+        let (res, buf) = Op::new(Read::new(self.fd, buf, at)).await;
+        (self.advance(at, res), buf)
     }
 
-    /// Write at the file position (the end, in append mode), advancing it.
+    /// Write at the file position (the end, in append mode), advancing it. On an `O_DIRECT`
+    /// file, as [`read`](File::read) does.
     pub async fn write<B: IoBuf>(&mut self, buf: B) -> BufResult<usize, B> {
-        Op::new(Write::new(self.fd, buf, CURSOR)).await
+        if !self.direct || self.appends() {
+            return Op::new(Write::new(self.fd, buf, CURSOR)).await;
+        }
+        let at = match self.position() {
+            Ok(at) => at,
+            Err(e) => return (Err(e), buf),
+        };
+        let (res, buf) = Op::new(Write::new(self.fd, buf, at)).await;
+        (self.advance(at, res), buf)
+    }
+
+    /// The file position (`lseek(SEEK_CUR)`).
+    fn position(&self) -> io::Result<u64> {
+        // SAFETY: fs rule 4 — lseek on this File's own open descriptor (rule 2).
+        let at = unsafe { libc::lseek(self.fd, 0, libc::SEEK_CUR) };
+        if at < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(at as u64)
+    }
+
+    /// After a transfer of `res` bytes at `at`: the position set past them.
+    fn advance(&self, at: u64, res: io::Result<usize>) -> io::Result<usize> {
+        let n = res?;
+        // SAFETY: fs rule 4 — lseek on this File's own open descriptor (rule 2).
+        let to = unsafe { libc::lseek(self.fd, (at + n as u64) as libc::off_t, libc::SEEK_SET) };
+        if to < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n)
+    }
+
+    /// Opened with `O_APPEND` (writes go to the end whatever the position).
+    fn appends(&self) -> bool {
+        // SAFETY: fs rule 4 — F_GETFL on this File's own open descriptor; no memory passed.
+        let flags = unsafe { libc::fcntl(self.fd, libc::F_GETFL) };
+        flags >= 0 && flags & libc::O_APPEND != 0
     }
 
     /// Write all of `buf` starting at `pos`, retrying short writes.
@@ -188,10 +244,27 @@ impl File {
         crate::buf::write_all_with(buf, |rest, done| self.write_at(rest, pos + done as u64)).await
     }
 
-    /// Write all of `buf` at the file position.
+    /// Write all of `buf` at the file position (on an `O_DIRECT` file, as
+    /// [`read`](File::read) does).
     pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> BufResult<(), B> {
         let fd = self.fd;
-        crate::buf::write_all_with(buf, |rest, _| Op::new(Write::new(fd, rest, CURSOR))).await
+        if !self.direct || self.appends() {
+            return crate::buf::write_all_with(buf, |rest, _| {
+                Op::new(Write::new(fd, rest, CURSOR))
+            })
+            .await;
+        }
+        let at = match self.position() {
+            Ok(at) => at,
+            Err(e) => return (Err(e), buf),
+        };
+        let len = buf.bytes_init();
+        let (res, buf) = crate::buf::write_all_with(buf, |rest, done| {
+            Op::new(Write::new(fd, rest, at + done as u64))
+        })
+        .await;
+        let res = res.and_then(|()| self.advance(at, Ok(len)).map(|_| ()));
+        (res, buf)
     }
 
     /// Read from the file position to the end, appending to `buf`; returns the bytes read.
@@ -318,8 +391,10 @@ impl File {
 
     /// Wrap a std file.
     pub fn from_std(file: std::fs::File) -> File {
+        let direct = super::is_direct_io(std::os::fd::AsFd::as_fd(&file));
         File {
             fd: file.into_raw_fd(),
+            direct,
         }
     }
 }
@@ -338,7 +413,9 @@ impl IntoRawFd for File {
 
 impl FromRawFd for File {
     unsafe fn from_raw_fd(fd: RawFd) -> File {
-        File { fd }
+        // SAFETY: fs rule 4 — the caller promises an open descriptor (from_raw_fd's contract).
+        let direct = super::is_direct_io(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+        File { fd, direct }
     }
 }
 

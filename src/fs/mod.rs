@@ -19,8 +19,9 @@
 //!    no `unsafe` themselves) is owned from then on by exactly one std or ringolo value that
 //!    closes it; the caller's promise that it was open and theirs is what `from_raw_fd`'s
 //!    contract asks.
-//! 4. `fcntl(F_GETFL)` on a borrowed descriptor (open for the call's length) reads its status
-//!    flags and touches no memory of ours.
+//! 4. `fcntl(F_GETFL)` and `lseek` on a descriptor open for the call's length (a borrowed one,
+//!    or a `File`'s own, rule 2) read or move only the kernel's state of that file and touch
+//!    no memory of ours.
 
 mod file;
 mod metadata;
