@@ -11,9 +11,11 @@
 //!    size comes from `sysconf`, a query that takes no pointers), as registration requires.
 //!    The ring and the pool are freed only after the ring
 //!    is unregistered from its io_uring, which happens on the thread that drives that
-//!    io_uring when the last reference goes; everything that can still hand the kernel this
-//!    group (an in-flight recv, an unreturned buffer) holds a reference. If the last reference
-//!    goes anywhere else, the memory is leaked, never freed.
+//!    io_uring; everything that can still hand the kernel this group (an in-flight recv, an
+//!    unreturned buffer) holds a reference. If the last reference goes on another thread, the
+//!    memory (a `Memory`) goes to the ring's mailbox, whose thread unregisters the group and
+//!    then frees it; if that ring is gone it is freed only if the ring finished every op
+//!    (mailbox rule 2), and leaked otherwise.
 //! 3. **Ring-bound.** A buffer group id means something only on the io_uring it was
 //!    registered with; a `BufRing` is used only by ops submitted to that ring.
 
@@ -236,22 +238,60 @@ impl Shared {
     }
 }
 
+/// A buffer ring's two blocks, freed when dropped (only once the kernel let go, rule 2).
+struct Memory {
+    ring: NonNull<BufRingEntry>,
+    ring_layout: Layout,
+    pool: NonNull<u8>,
+    pool_layout: Layout,
+}
+
+// SAFETY: rule 2 — plain memory owned by this value alone; moving it to the ring's thread
+// (the mailbox) moves that ownership.
+unsafe impl Send for Memory {}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: rule 2 — dropped only after the kernel forgot this ring (unregistered, or its
+        // io_uring finished); both blocks were allocated with these layouts.
+        unsafe {
+            alloc::dealloc(self.ring.as_ptr().cast(), self.ring_layout);
+            alloc::dealloc(self.pool.as_ptr(), self.pool_layout);
+        }
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
-        let (ring, pool, bgid, id) = (self.ring, self.pool, self.bgid, self.driver);
-        let unregistered =
-            context::with_driver(|d| d.id == id && d.unregister_buf_ring(bgid)).unwrap_or(false);
-        if unregistered {
-            // SAFETY: rule 2 — the kernel no longer knows this ring; we allocated both blocks
-            // with these layouts.
-            unsafe {
-                alloc::dealloc(ring.as_ptr().cast(), self.ring_layout);
-                alloc::dealloc(pool.as_ptr(), self.pool_layout);
+        let (bgid, id) = (self.bgid, self.driver);
+        let memory = Memory {
+            ring: self.ring,
+            ring_layout: self.ring_layout,
+            pool: self.pool,
+            pool_layout: self.pool_layout,
+        };
+        let here =
+            context::with_driver(|d| (d.id == id).then(|| d.unregister_buf_ring(bgid))).flatten();
+        match here {
+            Some(true) => drop(memory),
+            Some(false) => {
+                tracing::warn!(
+                    "ringolo: a buffer ring could not be unregistered; its memory is leaked"
+                );
+                std::mem::forget(memory);
             }
-        } else {
-            tracing::warn!(
-                "ringolo: a buffer ring was dropped off its ring's thread; its memory is leaked"
-            );
+            // Another thread's ring: that thread unregisters it, then frees the memory.
+            None => match super::Mailbox::post(id, super::Mail::BufRing(bgid, Box::new(memory))) {
+                super::Posted::Sent => {}
+                // Mailbox rule 2: that io_uring finished every op and is gone.
+                super::Posted::RingFinished(mail) => drop(mail),
+                super::Posted::RingLost(mail) => {
+                    tracing::warn!(
+                        "ringolo: a buffer ring outlived its ring, which did not finish; its memory is leaked"
+                    );
+                    std::mem::forget(mail);
+                }
+            },
         }
     }
 }

@@ -18,6 +18,9 @@
 //!    the chain can still run: by the caller once the chain's results are in, or, if its future
 //!    was dropped, by the driver at the final CQE of the chain's last op (or at once if the
 //!    chain never left userspace: chains are submitted whole).
+//! 4. **Dropped anywhere, cleared on its ring.** A `DirectFd` dropped on another thread posts
+//!    its slot to its ring's mailbox (mailbox.rs); the ring's thread clears it at its next
+//!    turn, under rule 2. Until then the slot's file stays open in the kernel.
 
 use std::collections::VecDeque;
 use std::io;
@@ -174,10 +177,15 @@ impl DirectFd {
 impl Drop for DirectFd {
     fn drop(&mut self) {
         let (slot, ring) = (self.slot, self.ring);
-        let done =
-            context::with_driver(|d| d.id == ring && d.unregister_fixed(slot)).unwrap_or(false);
-        if !done {
-            tracing::warn!("ringolo: a direct descriptor was dropped off its ring; its slot stays taken until the ring closes");
+        let here =
+            context::with_driver(|d| (d.id == ring).then(|| d.unregister_fixed(slot))).flatten();
+        match here {
+            Some(_) => {}
+            // Another thread's ring: its thread clears the slot (mailbox.rs). A ring that is
+            // gone took its table, and the file references in it, with it.
+            None => {
+                let _ = super::Mailbox::post(ring, super::Mail::DirectSlot(slot));
+            }
         }
     }
 }

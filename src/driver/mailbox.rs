@@ -1,12 +1,15 @@
-//! A ring's mailbox: ops dropped on a thread that does not drive their ring, handed to the
-//! thread that does (rule 4 of driver/mod.rs).
+//! A ring's mailbox, its cleanup queue: what was dropped on a thread that does not drive its
+//! ring, handed to the thread that does (rule 4 of driver/mod.rs), which undoes it there in one
+//! batch at its next turn.
 //!
 //! An in-flight op holds kernel resources besides its memory: a `POLL_ADD` holds its file, so
 //! a socket whose fd was closed stays open — still accepting, or never sending its FIN —
-//! until the poll is cancelled. Only the ring's own thread can cancel it, so an op dropped
-//! elsewhere posts its slab key and payload here and writes the ring's wakeup eventfd; the
-//! ring's thread takes the mail at its next turn and orphans each op as if dropped there
-//! (a cancel, then the payload freed at the final CQE).
+//! until the poll is cancelled. A direct descriptor holds its file in the ring's table until
+//! its slot is cleared, and a provided-buffer ring is the kernel's until it is unregistered.
+//! Only the ring's own thread can do any of that, so whatever is dropped elsewhere posts a
+//! [`Mail`] here and writes the ring's wakeup eventfd; the ring's thread takes the mail at its
+//! next turn and undoes each item as if it had been dropped there (an op is cancelled and its
+//! payload freed at the final CQE; a slot cleared; a buffer ring unregistered, then freed).
 //!
 //! # Rules
 //!
@@ -30,9 +33,16 @@ use std::sync::{Arc, LazyLock, Mutex};
 use super::Reclaim;
 use crate::util::genslab::Key;
 
-/// An op dropped off its ring's thread: its slab key, its payload and how to undo a result
-/// nobody will take.
-pub(crate) type Mail = (Key, Option<Box<dyn Any + Send>>, Reclaim);
+/// Something dropped off its ring's thread, for that thread to undo.
+pub(crate) enum Mail {
+    /// An op in flight: its slab key, its payload and how to undo a result nobody will take.
+    Op(Key, Option<Box<dyn Any + Send>>, Reclaim),
+    /// A direct descriptor: its registered-file slot, to clear and release.
+    DirectSlot(u32),
+    /// A provided-buffer ring: its group id, to unregister, and its memory, freed when dropped
+    /// after that (leaked if the kernel refuses: bufring rule 2).
+    BufRing(u16, Box<dyn Any + Send>),
+}
 
 pub(crate) struct Mailbox {
     mail: Mutex<Vec<Mail>>,

@@ -22,7 +22,8 @@
 //!    the thread-local runtime context of the thread driving it. An op dropped anywhere else
 //!    while in flight posts its key and payload to its ring's mailbox (mailbox.rs) and wakes
 //!    that thread, which orphans it at its next turn; if the ring is gone, the payload is
-//!    leaked rather than freeing memory the kernel may still write.
+//!    leaked rather than freeing memory the kernel may still write. A direct descriptor or a
+//!    provided-buffer ring dropped elsewhere is posted the same way and undone there.
 //! 5. **On shutdown** every in-flight op is cancelled and the driver waits, bounded, for the
 //!    final CQEs; payloads still in flight at the deadline are leaked, never freed.
 //! 6. **Plain syscalls** the driver makes beside the ring (entering it, reading the eventfd,
@@ -34,6 +35,7 @@
 //! skipped success CQE would leave its op waiting for ever.
 
 pub mod bufring;
+pub(crate) mod cleanup;
 pub(crate) mod direct;
 mod mailbox;
 mod multishot;
@@ -43,8 +45,9 @@ pub mod ops;
 mod poll_stream;
 mod setup;
 
+pub use self::cleanup::OnCleanupError;
 pub use self::direct::DirectFd;
-pub(crate) use self::mailbox::{Mailbox, Posted};
+pub(crate) use self::mailbox::{Mail, Mailbox, Posted};
 pub use self::multishot::{Multishot, MultishotOperation};
 pub(crate) use self::op::close_fd;
 pub use self::op::ReservedSlot;
@@ -109,9 +112,14 @@ pub struct DriverStats {
     /// Registered-file slots taken now (direct descriptors and socket chains in progress): a
     /// level, not a running count.
     pub direct_slots_in_use: u64,
+    /// Provided-buffer rings registered now: a level.
+    pub buf_rings_registered: u64,
     /// Parks that waited for a batch of completions (`Builder::coalesce_completions` on a
     /// kernel that has it): stays 0 where the setting is off or the kernel ignores it.
     pub coalesced_waits: u64,
+    /// Cleanups on this ring that failed (a close, a cancel, a slot cleared, a buffer ring
+    /// unregistered; cleanup.rs), whatever `OnCleanupError` then did.
+    pub cleanup_failures: u64,
 }
 
 pub(crate) enum Lifecycle {
@@ -160,7 +168,10 @@ pub(crate) fn drive<R>(
         lists.wake.drain(..).for_each(Waker::wake);
         lists.stale.clear();
         lists.drops.clear();
+        let failures = std::mem::take(&mut lists.failures);
         deferred.set(lists);
+        // Last: `OnCleanupError::Panic` unwinds from here.
+        failures.into_iter().for_each(cleanup::Failure::report);
     }
     out
 }
@@ -171,6 +182,7 @@ pub(crate) struct Deferred {
     pub(crate) wake: Vec<Waker>,
     pub(crate) stale: Vec<Waker>,
     pub(crate) drops: Vec<Box<dyn Any + Send>>,
+    pub(crate) failures: Vec<cleanup::Failure>,
 }
 
 pub(crate) struct Driver {
@@ -192,6 +204,10 @@ pub(crate) struct Driver {
     /// Wakers replaced or orphaned (dropping one can run user code).
     stale_wakers: Vec<Waker>,
     to_drop: Vec<Box<dyn Any + Send>>,
+    /// Failed cleanups for the policy to report after the borrow (cleanup.rs).
+    failures: Vec<cleanup::Failure>,
+    /// Failed cleanups seen while reaping, counted once the CQ is let go.
+    failed_cleanups: Vec<(&'static str, i32)>,
     issuer: Option<ThreadId>,
     config: RingConfig,
     /// Completions the current reap may still handle (see `RingConfig::events_per_tick`).
@@ -254,6 +270,8 @@ impl Driver {
             to_wake: Vec::new(),
             stale_wakers: Vec::new(),
             to_drop: Vec::new(),
+            failures: Vec::new(),
+            failed_cleanups: Vec::new(),
             issuer: None,
             config,
             reap_budget: u32::MAX,
@@ -265,6 +283,7 @@ impl Driver {
     pub(crate) fn stats(&self) -> DriverStats {
         DriverStats {
             direct_slots_in_use: self.fixed.as_ref().map_or(0, |t| t.in_use() as u64),
+            buf_rings_registered: self.buf_rings.len() as u64,
             ..self.stats
         }
     }
@@ -572,7 +591,18 @@ impl Driver {
             return false;
         }
         self.buf_rings.remove(&bgid);
-        self.ring.submitter().unregister_buf_ring(bgid).is_ok()
+        let mut tries = self.config.cleanup.retries();
+        loop {
+            match self.ring.submitter().unregister_buf_ring(bgid) {
+                Ok(()) => return true,
+                Err(e) if tries > 0 && cleanup::retryable(&e) => tries -= 1,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.cleanup_failed("unregistering a provided-buffer ring", errno);
+                    return false;
+                }
+            }
+        }
     }
 
     /// Install `fd` in a free slot of the registered-file table (direct rule 2).
@@ -654,7 +684,18 @@ impl Driver {
         if !self.pending.is_empty() {
             self.submit_and_wait(0, None, 0);
         }
-        direct::update_slot(&self.ring.submitter(), slot, -1).is_ok()
+        let mut tries = self.config.cleanup.retries();
+        loop {
+            match direct::update_slot(&self.ring.submitter(), slot, -1) {
+                Ok(()) => return true,
+                Err(e) if tries > 0 && cleanup::retryable(&e) => tries -= 1,
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.cleanup_failed("clearing a direct descriptor's slot", errno);
+                    return false;
+                }
+            }
+        }
     }
 
     /// Clear the slot of a dropped direct descriptor. Its ops cannot be live (they borrow the
@@ -899,8 +940,21 @@ impl Driver {
         let mut mail = Vec::new();
         self.mailbox.take(&mut mail);
         let any = !mail.is_empty();
-        for (key, payload, reclaim) in mail {
-            self.orphan(key, payload, reclaim);
+        for item in mail {
+            match item {
+                Mail::Op(key, payload, reclaim) => self.orphan(key, payload, reclaim),
+                Mail::DirectSlot(slot) => {
+                    self.unregister_fixed(slot);
+                }
+                Mail::BufRing(bgid, memory) => {
+                    if self.unregister_buf_ring(bgid) {
+                        self.to_drop.push(memory);
+                    } else {
+                        // Bufring rule 2: the kernel may still write into it.
+                        std::mem::forget(memory);
+                    }
+                }
+            }
         }
         any
     }
@@ -912,6 +966,11 @@ impl Driver {
     /// Process every CQE in the CQ, flushing a kernel-side overflow backlog too.
     pub(crate) fn reap(&mut self) {
         self.reap_cqes();
+        if !self.failed_cleanups.is_empty() {
+            for (what, errno) in std::mem::take(&mut self.failed_cleanups) {
+                self.cleanup_failed(what, errno);
+            }
+        }
         if !self.free_slots.is_empty() {
             self.clear_free_slots();
         }
@@ -935,6 +994,7 @@ impl Driver {
                 detached_closes,
                 buf_rings,
                 free_slots,
+                failed_cleanups: failed,
                 ..
             } = self;
             let reap_budget = &mut self.reap_budget;
@@ -963,14 +1023,18 @@ impl Driver {
                                 *eventfd_armed = false;
                             }
                         }
-                        CANCEL_UD | DISCARDED_UD => {}
+                        DISCARDED_UD => {}
+                        // Not found (it completed first) and already running (it will
+                        // complete) are a cancel's ordinary answers.
+                        CANCEL_UD => {
+                            if res < 0 && res != -libc::ENOENT && res != -libc::EALREADY {
+                                failed.push(("cancelling a dropped operation", -res));
+                            }
+                        }
                         CLOSE_UD => {
                             *detached_closes -= 1;
                             if res < 0 {
-                                tracing::debug!(
-                                    "closing a dropped descriptor failed: errno {}",
-                                    -res
-                                );
+                                failed.push(("closing a dropped file or socket", -res));
                             }
                         }
                         _ => stats.unknown_cqes += 1,
@@ -1123,10 +1187,30 @@ impl Driver {
         std::mem::swap(&mut self.to_wake, &mut out.wake);
         std::mem::swap(&mut self.stale_wakers, &mut out.stale);
         std::mem::swap(&mut self.to_drop, &mut out.drops);
+        std::mem::swap(&mut self.failures, &mut out.failures);
     }
 
     pub(crate) fn has_deferred(&self) -> bool {
-        !self.to_wake.is_empty() || !self.stale_wakers.is_empty() || !self.to_drop.is_empty()
+        !self.to_wake.is_empty()
+            || !self.stale_wakers.is_empty()
+            || !self.to_drop.is_empty()
+            || !self.failures.is_empty()
+    }
+
+    /// A cleanup failed (cleanup.rs): counted now, reported by the policy after the borrow.
+    fn cleanup_failed(&mut self, what: &'static str, errno: i32) {
+        self.stats.cleanup_failures += 1;
+        let policy = &self.config.cleanup;
+        policy
+            .failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if policy.on_error != OnCleanupError::Ignore {
+            self.failures.push(cleanup::Failure {
+                what,
+                errno,
+                on_error: policy.on_error,
+            });
+        }
     }
 
     /// Rule 5: cancel everything in flight (futures are already gone, so everything left is an

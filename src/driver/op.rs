@@ -281,11 +281,11 @@ pub(crate) fn orphan_boxed(
         return;
     }
     // Rule 4: its ring's thread cancels it (mailbox.rs), unless that ring is gone.
-    match super::Mailbox::post(ring, (key, payload, reclaim)) {
+    match super::Mailbox::post(ring, super::Mail::Op(key, payload, reclaim)) {
         super::Posted::Sent => {}
         // Mailbox rule 2: the ring finished every op before it went.
         super::Posted::RingFinished(mail) => drop(mail),
-        super::Posted::RingLost((_, Some(p), _)) => {
+        super::Posted::RingLost(super::Mail::Op(_, Some(p), _)) => {
             tracing::warn!(
                 "ringolo: an in-flight op was dropped after its ring was gone; its payload is leaked"
             );

@@ -4,7 +4,7 @@ use io_uring::IoUring;
 
 use crate::runtime::BuildError;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct RingConfig {
     pub(crate) entries: u32,
     pub(crate) cq_entries: Option<u32>,
@@ -19,6 +19,8 @@ pub(crate) struct RingConfig {
     /// wait in the completion queue for the next look.
     pub(crate) events_per_tick: u32,
     pub(crate) events_per_busy_tick: u32,
+    /// What a failed cleanup does, and the runtime's count of them (shared by its rings).
+    pub(crate) cleanup: super::cleanup::CleanupPolicy,
 }
 
 /// A set of io_uring opcodes (256 bits).

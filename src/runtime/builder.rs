@@ -33,6 +33,7 @@ pub struct Builder {
     thread_keep_alive: Duration,
     hidden_opcodes: OpcodeSet,
     coalesce: Option<(u32, Duration)>,
+    on_cleanup_error: crate::driver::OnCleanupError,
     global_queue_interval: Option<u32>,
     name: Option<Arc<str>>,
     threads: ThreadConfig,
@@ -58,6 +59,7 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             hidden_opcodes: OpcodeSet::default(),
             coalesce: None,
+            on_cleanup_error: crate::driver::OnCleanupError::Log,
             global_queue_interval: None,
             name: None,
             threads: ThreadConfig::default(),
@@ -120,6 +122,16 @@ impl Builder {
     pub fn coalesce_completions(&mut self, count: u32, window: Duration) -> &mut Self {
         self.coalesce =
             (count > 1 && window >= Duration::from_micros(1)).then_some((count, window));
+        self
+    }
+
+    /// What a failed cleanup does — a close of a dropped file or socket, a cancel of a dropped
+    /// operation, a direct descriptor's slot cleared, a buffer ring unregistered, on the ring
+    /// that owns it (dropped elsewhere, it is undone there). Every failure is counted in
+    /// [`RuntimeMetrics::cleanup_failures`](super::RuntimeMetrics::cleanup_failures) first.
+    /// Default: [`OnCleanupError::Log`](super::OnCleanupError::Log), a `tracing` warning.
+    pub fn on_cleanup_error(&mut self, policy: super::OnCleanupError) -> &mut Self {
+        self.on_cleanup_error = policy;
         self
     }
 
@@ -352,6 +364,7 @@ impl Builder {
             coalesce: self.coalesce,
             events_per_tick: self.events_per_tick,
             events_per_busy_tick: self.events_per_busy_tick.unwrap_or(self.events_per_tick),
+            cleanup: crate::driver::cleanup::CleanupPolicy::new(self.on_cleanup_error),
         };
         let multi = self.workers.is_some();
         let config = Config {
@@ -370,7 +383,7 @@ impl Builder {
             id: super::Id::next(),
             name: self.name.clone(),
             threads: Arc::new(self.threads.clone()),
-            ring,
+            ring: ring.clone(),
             time_enabled: self.time_enabled,
             io_enabled: self.io_enabled,
             local_owner: self.local_owner,
@@ -382,7 +395,7 @@ impl Builder {
                     .into(),
             ));
         }
-        let (shared, mut core) = current_thread::new(ring, config.clone())?;
+        let (shared, mut core) = current_thread::new(ring.clone(), config.clone())?;
         if self.start_paused {
             core.timers.borrow_mut().pause();
         }

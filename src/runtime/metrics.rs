@@ -86,6 +86,12 @@ impl RuntimeMetrics {
         self.handle.num_alive_tasks()
     }
 
+    /// Cleanups that failed on the runtime's rings so far (a close, a cancel, a slot cleared, a
+    /// buffer ring unregistered), whatever [`OnCleanupError`](super::OnCleanupError) then did.
+    pub fn cleanup_failures(&self) -> u64 {
+        self.handle.cleanup_failures()
+    }
+
     /// Tasks and wakes waiting in the queue fed from outside the runtime's threads.
     pub fn global_queue_depth(&self) -> usize {
         self.handle.global_queue_depth()

@@ -18,7 +18,7 @@ pub use self::builder::{Builder, UnhandledPanic};
 pub use self::error::{BuildError, BuildErrorKind};
 pub use self::local::LocalRuntime;
 pub use self::metrics::RuntimeMetrics;
-pub use crate::driver::DriverStats;
+pub use crate::driver::{DriverStats, OnCleanupError};
 pub use crate::scheduler::multi_thread::WorkerMetrics;
 
 use std::fmt;
@@ -182,7 +182,9 @@ fn add_stats(a: DriverStats, b: DriverStats) -> DriverStats {
         leaked: a.leaked + b.leaked,
         reclaimed_fds: a.reclaimed_fds + b.reclaimed_fds,
         direct_slots_in_use: a.direct_slots_in_use + b.direct_slots_in_use,
+        buf_rings_registered: a.buf_rings_registered + b.buf_rings_registered,
         coalesced_waits: a.coalesced_waits + b.coalesced_waits,
+        cleanup_failures: a.cleanup_failures + b.cleanup_failures,
     }
 }
 
@@ -301,7 +303,7 @@ fn block_on_extra_core<F: Future>(
     future: Pin<&mut F>,
 ) -> F::Output {
     let made = ct::new_with_pool(
-        shared.config.ring,
+        shared.config.ring.clone(),
         mt.config.clone(),
         shared.blocking.clone(),
     );
@@ -676,6 +678,13 @@ impl Handle {
         match &self.inner {
             HandleInner::CurrentThread(_) => 1,
             HandleInner::MultiThread(s) => s.workers(),
+        }
+    }
+
+    pub(crate) fn cleanup_failures(&self) -> u64 {
+        match &self.inner {
+            HandleInner::CurrentThread(s) => s.config.ring.cleanup.failures(),
+            HandleInner::MultiThread(s) => s.config.ring.cleanup.failures(),
         }
     }
 

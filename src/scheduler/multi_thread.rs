@@ -199,7 +199,7 @@ pub(crate) fn new(
         let eventfd = std::sync::OnceLock::new();
         if i < workers {
             let fd = super::WakeFd::new("a worker's wakeup eventfd")?;
-            let mut driver = Driver::new(ring, fd.as_raw_fd())?;
+            let mut driver = Driver::new(ring.clone(), fd.as_raw_fd())?;
             driver.multi_thread = true;
             drivers.push(driver);
             let _ = eventfd.set(fd);

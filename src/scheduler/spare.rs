@@ -69,7 +69,7 @@ impl Shared {
             let _ = remote.eventfd.set(fd);
         }
         let eventfd = remote.eventfd.get().expect("set above").as_raw_fd();
-        let mut driver = Driver::new(self.config.ring, eventfd)
+        let mut driver = Driver::new(self.config.ring.clone(), eventfd)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         driver.multi_thread = true;
         let worker = Worker::new(self.clone(), slot, driver, true);
