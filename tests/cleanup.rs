@@ -117,6 +117,41 @@ fn a_buffer_ring_dropped_on_a_plain_thread_is_unregistered_by_its_ring() {
     assert_eq!(rt.metrics().cleanup_failures(), 0);
 }
 
+#[test]
+fn a_multishot_accept_dropped_on_a_plain_thread_is_cancelled_by_its_ring() {
+    use futures::StreamExt;
+    let rt = ct(OnCleanupError::Panic);
+    rt.block_on(async {
+        let listener = ringolo::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = listener.incoming();
+        assert!(
+            futures::poll!(incoming.next()).is_pending(),
+            "nobody connected yet"
+        );
+        std::thread::scope(|s| s.spawn(move || drop(incoming)).join().unwrap());
+        turns().await;
+        let before = ringolo::runtime::driver_stats().unwrap();
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        // Had the multishot accept stayed armed, it would take this connection during these
+        // turns (and hold it for nobody): the accept below would never see it.
+        turns().await;
+        let accepted = ringolo::time::timeout(Duration::from_secs(2), listener.accept()).await;
+        assert!(
+            accepted.is_ok(),
+            "the dropped multishot accept was still armed"
+        );
+        accepted.unwrap().unwrap();
+        assert_eq!(
+            ringolo::runtime::driver_stats().unwrap().reclaimed_fds,
+            before.reclaimed_fds
+        );
+    });
+    assert_eq!(rt.metrics().cleanup_failures(), 0);
+}
+
 /// A descriptor number far above any open-file limit: never open, so its close fails.
 const NEVER_OPEN: i32 = i32::MAX - 7;
 
