@@ -417,8 +417,11 @@ impl Shared {
                     n.header().home.store(w.index as u32, Relaxed);
                     w.pinned.borrow_mut().push_back(n);
                 } else {
-                    w.remote().queue.push_back(n);
-                    self.notify_parked();
+                    // As a wake is (Tokio's spawn does the same): into the LIFO slot, so a
+                    // task that spawns one and waits for it runs it next, here; what it
+                    // displaces goes to the stealable queue, and only then is a sleeping
+                    // worker woken.
+                    w.schedule_local(n, false);
                 }
             }
         });
