@@ -47,6 +47,9 @@ pub(crate) struct Header {
     /// Pinned to the worker that first polls it (`TaskOpts::STICKY`); set before the first
     /// schedule and read-only afterwards.
     pub(crate) sticky: AtomicBool,
+    /// Its name and tags, if it was spawned through `task::Builder` with any (rule 12):
+    /// written at allocation, read-only afterwards, dropped with the cell.
+    pub(crate) meta: Option<Box<super::builder::Meta>>,
 }
 
 impl Header {
@@ -108,6 +111,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 ring_resources: AtomicU32::new(0),
                 home: AtomicU32::new(u32::MAX),
                 sticky: AtomicBool::new(false),
+                meta: super::builder::take_pending(),
             },
             core: Core {
                 scheduler,

@@ -51,11 +51,18 @@
 //!     (wakers, `JoinHandle`, `AbortHandle`, from any thread) only touches the state word, the
 //!     join waker and the output — which is `Send` whenever the `JoinHandle` is. So the future
 //!     is polled and dropped on that one thread.
+//! 12. **Name and tags.** `Header::meta` is written when the cell is allocated, from the slot
+//!     `task::Builder::spawn` filled on the same thread for that one allocation (builder.rs),
+//!     and only read afterwards (by `task::current()` under rule 9), then dropped with the
+//!     cell. The slot holds either null or one pointer from `Box::into_raw`, owned by the
+//!     slot: whoever replaces it with null owns the box (`take_pending`), and `spawn`
+//!     empties it on every way out.
 //!
 //! Panics in a future's `poll` or `drop`, and in an output's `drop`, are caught in the harness;
 //! no unwinding crosses a vtable function.
 
 mod alloc;
+mod builder;
 mod core;
 mod error;
 mod harness;
@@ -68,6 +75,7 @@ mod state;
 #[cfg(all(test, ringolo_loom))]
 mod loom_tests;
 
+pub use self::builder::{current, Builder, TaskInfo};
 pub use self::error::JoinError;
 pub use self::id::Id;
 pub use self::join::{AbortHandle, JoinHandle};
@@ -269,6 +277,15 @@ pub(crate) fn has_immediate_budget() -> bool {
 /// Give back one unit of budget taken by `take_immediate_budget` (nothing came of it).
 pub(crate) fn return_immediate_budget() {
     IMMEDIATE_LEFT.with(|b| b.set(b.get().saturating_add(1)));
+}
+
+/// `f` on the header of the task being polled on this thread, if any (rule 9).
+pub(crate) fn with_current_header<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    let current = CURRENT_TASK.with(|c| c.get());
+    // SAFETY: rule 9 — a non-null CURRENT_TASK is a live task this thread is polling (or
+    // dropping), whose header's immutable fields may be read meanwhile.
+    let header = unsafe { current.as_ref() }?;
+    Some(f(header))
 }
 
 /// What a [`RingBinding`] counts.
