@@ -17,6 +17,24 @@ async fn pair() -> (TcpStream, TcpStream) {
     (a.unwrap(), b.unwrap().0)
 }
 
+/// A two-worker compat runtime.
+fn mt2() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A connected std pair: the peer, and the accepted end made non-blocking for `from_std`.
+fn std_pair() -> (std::net::TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    accepted.set_nonblocking(true).unwrap();
+    (peer, accepted)
+}
+
 /// SQEs this thread's ring has taken so far.
 fn sqes() -> u64 {
     ringolo::runtime::driver_stats().unwrap().sqes_pushed
@@ -59,15 +77,8 @@ async fn a_stream_waiting_again_and_again_submits_no_poll_per_wait() {
 
 #[test]
 fn a_poll_armed_on_a_ring_nobody_drives_moves_to_the_waiting_task_s_worker() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (accepted, _) = listener.accept().unwrap();
-    accepted.set_nonblocking(true).unwrap();
+    let rt = mt2();
+    let (mut peer, accepted) = std_pair();
     // Registered inside `block_on`: its polls are armed on the ring of the `block_on` core,
     // which nobody drives once `block_on` has returned.
     let mut stream = rt.block_on(async {
@@ -156,15 +167,8 @@ fn halves_on_two_workers_move_data_both_ways_while_tasks_are_stolen() {
 
 #[test]
 fn a_poll_left_on_a_finished_block_on_ring_is_no_event_and_is_armed_again_where_waited() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (accepted, _) = listener.accept().unwrap();
-    accepted.set_nonblocking(true).unwrap();
+    let rt = mt2();
+    let (mut peer, accepted) = std_pair();
     let (release, held) = tokio::sync::oneshot::channel::<()>();
     std::thread::scope(|s| {
         // Holds the runtime's own `block_on` core, so the calls below get extra cores whose

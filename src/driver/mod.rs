@@ -591,14 +591,25 @@ impl Driver {
             return false;
         }
         self.buf_rings.remove(&bgid);
+        self.registration_cleanup("unregistering a provided-buffer ring", |ring| {
+            ring.submitter().unregister_buf_ring(bgid)
+        })
+    }
+
+    /// Run a registration call that undoes something (cleanup.rs): tried again as
+    /// `OnCleanupError::Retry` allows, then counted and reported if it still fails.
+    fn registration_cleanup(
+        &mut self,
+        what: &'static str,
+        call: impl Fn(&IoUring) -> io::Result<()>,
+    ) -> bool {
         let mut tries = self.config.cleanup.retries();
         loop {
-            match self.ring.submitter().unregister_buf_ring(bgid) {
+            match call(&self.ring) {
                 Ok(()) => return true,
                 Err(e) if tries > 0 && cleanup::retryable(&e) => tries -= 1,
                 Err(e) => {
-                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                    self.cleanup_failed("unregistering a provided-buffer ring", errno);
+                    self.cleanup_failed(what, e.raw_os_error().unwrap_or(libc::EIO));
                     return false;
                 }
             }
@@ -684,18 +695,9 @@ impl Driver {
         if !self.pending.is_empty() {
             self.submit_and_wait(0, None, 0);
         }
-        let mut tries = self.config.cleanup.retries();
-        loop {
-            match direct::update_slot(&self.ring.submitter(), slot, -1) {
-                Ok(()) => return true,
-                Err(e) if tries > 0 && cleanup::retryable(&e) => tries -= 1,
-                Err(e) => {
-                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                    self.cleanup_failed("clearing a direct descriptor's slot", errno);
-                    return false;
-                }
-            }
-        }
+        self.registration_cleanup("clearing a direct descriptor's slot", |ring| {
+            direct::update_slot(&ring.submitter(), slot, -1)
+        })
     }
 
     /// Clear the slot of a dropped direct descriptor. Its ops cannot be live (they borrow the
