@@ -13,7 +13,9 @@ use std::panic;
 use std::pin::Pin;
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
+
+use futures::task::{waker_ref, ArcWake};
 
 use super::{AbortHandle, Id, JoinError, JoinHandle, LocalSet};
 use crate::compat::runtime::Handle;
@@ -47,20 +49,16 @@ struct EntryWaker {
     ready: Arc<Ready>,
 }
 
-impl Wake for EntryWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
+impl ArcWake for EntryWaker {
+    fn wake_by_ref(this: &Arc<Self>) {
+        if this.queued.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.ready.keys.push(self.key);
+        this.ready.keys.push(this.key);
         // Ordered against the waiter's `parked` store and queue check (see `poll_next_entry`).
         fence(Ordering::SeqCst);
-        if self.ready.parked.swap(false, Ordering::SeqCst) {
-            let parent = self
+        if this.ready.parked.swap(false, Ordering::SeqCst) {
+            let parent = this
                 .ready
                 .parent
                 .lock()
@@ -288,7 +286,9 @@ impl<T> JoinSet<T> {
     fn poll_entry(&mut self, key: usize) -> Option<Result<(Id, T), JoinError>> {
         let entry = self.entries.get_mut(key)?;
         entry.waker.queued.store(false, Ordering::Release);
-        let waker = Waker::from(entry.waker.clone());
+        // Borrowed, not cloned: polling an entry costs no reference count on a waker the
+        // task's worker may be waking at the same moment.
+        let waker = waker_ref(&entry.waker);
         let mut entry_cx = Context::from_waker(&waker);
         match Pin::new(&mut entry.handle).poll(&mut entry_cx) {
             Poll::Ready(res) => {
