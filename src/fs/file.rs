@@ -24,6 +24,8 @@ pub struct File {
     /// Opened with `O_DIRECT`: reads and writes "at the file position" go at an explicit
     /// offset and move the position by hand (see [`File::read`]).
     direct: bool,
+    /// Opened with `O_APPEND` as well: writes go to the end as they are.
+    append: bool,
 }
 
 /// Options for opening a file: every flag `std::fs::OpenOptions` has, plus `custom_flags`
@@ -144,6 +146,7 @@ impl OpenOptions {
         Ok(File {
             fd: fd as RawFd,
             direct: flags & libc::O_DIRECT != 0,
+            append: flags & libc::O_APPEND != 0,
         })
     }
 }
@@ -200,7 +203,7 @@ impl File {
     /// Write at the file position (the end, in append mode), advancing it. On an `O_DIRECT`
     /// file, as [`read`](File::read) does.
     pub async fn write<B: IoBuf>(&mut self, buf: B) -> BufResult<usize, B> {
-        if !self.direct || self.appends() {
+        if !self.direct || self.append {
             return Op::new(Write::new(self.fd, buf, CURSOR)).await;
         }
         let at = match self.position() {
@@ -232,13 +235,6 @@ impl File {
         Ok(n)
     }
 
-    /// Opened with `O_APPEND` (writes go to the end whatever the position).
-    fn appends(&self) -> bool {
-        // SAFETY: fs rule 4 — F_GETFL on this File's own open descriptor; no memory passed.
-        let flags = unsafe { libc::fcntl(self.fd, libc::F_GETFL) };
-        flags >= 0 && flags & libc::O_APPEND != 0
-    }
-
     /// Write all of `buf` starting at `pos`, retrying short writes.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
         crate::buf::write_all_with(buf, |rest, done| self.write_at(rest, pos + done as u64)).await
@@ -248,7 +244,7 @@ impl File {
     /// [`read`](File::read) does).
     pub async fn write_all<B: IoBuf>(&mut self, buf: B) -> BufResult<(), B> {
         let fd = self.fd;
-        if !self.direct || self.appends() {
+        if !self.direct || self.append {
             return crate::buf::write_all_with(buf, |rest, _| {
                 Op::new(Write::new(fd, rest, CURSOR))
             })
@@ -391,10 +387,11 @@ impl File {
 
     /// Wrap a std file.
     pub fn from_std(file: std::fs::File) -> File {
-        let direct = super::is_direct_io(std::os::fd::AsFd::as_fd(&file));
+        let (direct, append) = super::direct_and_append(std::os::fd::AsFd::as_fd(&file));
         File {
             fd: file.into_raw_fd(),
             direct,
+            append,
         }
     }
 }
@@ -413,9 +410,11 @@ impl IntoRawFd for File {
 
 impl FromRawFd for File {
     unsafe fn from_raw_fd(fd: RawFd) -> File {
-        // SAFETY: fs rule 4 — the caller promises an open descriptor (from_raw_fd's contract).
-        let direct = super::is_direct_io(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
-        File { fd, direct }
+        // SAFETY: fs rule 3 — the caller promises an open descriptor it owns (from_raw_fd's
+        // contract), so it is open for the flags query (rule 4).
+        let fd_ref = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let (direct, append) = super::direct_and_append(fd_ref);
+        File { fd, direct, append }
     }
 }
 

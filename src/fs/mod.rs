@@ -42,13 +42,16 @@ pub(crate) async fn sync_fd(fd: std::os::fd::RawFd, datasync: bool) -> io::Resul
     run(FsOp::Fsync { fd, datasync }).await.map(|_| ())
 }
 
-/// Whether `fd` was opened with `O_DIRECT`: its reads and writes then need buffers, lengths
-/// and offsets aligned to the device's logical block.
-pub(crate) fn is_direct_io(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+/// Whether `fd` was opened with `O_DIRECT` (its reads and writes then need buffers, lengths
+/// and offsets aligned to the device's logical block) and with `O_APPEND`.
+pub(crate) fn direct_and_append(fd: std::os::fd::BorrowedFd<'_>) -> (bool, bool) {
     use std::os::fd::AsRawFd;
     // SAFETY: fs rule 4 — F_GETFL on a descriptor the borrow keeps open; no memory is passed.
     let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-    flags >= 0 && flags & libc::O_DIRECT != 0
+    if flags < 0 {
+        return (false, false);
+    }
+    (flags & libc::O_DIRECT != 0, flags & libc::O_APPEND != 0)
 }
 
 // SAFETY: fs rule 3 — `from_raw_fd`'s caller promises an open descriptor it owns; ownership

@@ -33,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 use tokio::sync::Mutex;
 
 use super::{asyncify, FileTimes, OpenOptions};
-use crate::buf::{AlignedBuf, IoBuf};
+use crate::buf::{AlignedBuf, IoBufMut};
 use crate::driver::ops::{Read, Write};
 use crate::task::{JoinError, JoinHandle};
 use crate::Op;
@@ -246,14 +246,7 @@ async fn read_op(std: Arc<StdFile>, mut buf: Buf, len: usize, direct: bool) -> (
     let res = match std::mem::take(&mut buf.buf) {
         Bytes::Plain(mut vec) if !direct => {
             vec.reserve_exact(len);
-            let res = loop {
-                let (res, slice) = Op::new(Read::new(fd, vec.slice(0..len), CURSOR)).await;
-                vec = slice.into_inner();
-                match res {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            };
+            let (res, vec) = read_retrying(fd, vec, len, CURSOR).await;
             buf.buf = Bytes::Plain(vec);
             res
         }
@@ -266,15 +259,11 @@ async fn read_op(std: Arc<StdFile>, mut buf: Buf, len: usize, direct: bool) -> (
             // was (seen on Linux 6.18).
             let res = match (&*std).stream_position() {
                 Err(e) => Err(e),
-                Ok(at) => loop {
-                    let (res, slice) = Op::new(Read::new(fd, block.slice(0..len), at)).await;
-                    block = slice.into_inner();
-                    match res {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Ok(n) => break (&*std).seek(SeekFrom::Start(at + n as u64)).map(|_| n),
-                        Err(e) => break Err(e),
-                    }
-                },
+                Ok(at) => {
+                    let (res, read) = read_retrying(fd, block, len, at).await;
+                    block = read;
+                    res.and_then(|n| (&*std).seek(SeekFrom::Start(at + n as u64)).map(|_| n))
+                }
             };
             buf.buf = Bytes::Aligned(block);
             res
@@ -282,6 +271,24 @@ async fn read_op(std: Arc<StdFile>, mut buf: Buf, len: usize, direct: bool) -> (
     };
     drop(std);
     (Operation::Read(res), buf)
+}
+
+/// One read of `len` bytes into `buf` (from its start) at `at` (`CURSOR`: the file position),
+/// tried again when interrupted.
+async fn read_retrying<B: IoBufMut>(
+    fd: RawFd,
+    mut buf: B,
+    len: usize,
+    at: u64,
+) -> (io::Result<usize>, B) {
+    loop {
+        let (res, slice) = Op::new(Read::new(fd, buf.slice(0..len), at)).await;
+        buf = slice.into_inner();
+        match res {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return (other, buf),
+        }
+    }
 }
 
 /// Seek back over `seek` (discarded read-ahead), then write all of `buf` at the file position
@@ -370,7 +377,7 @@ impl File {
 
     /// Stands for `tokio::fs::File::from_std`.
     pub fn from_std(std: StdFile) -> File {
-        let direct = crate::fs::is_direct_io(std.as_fd());
+        let direct = crate::fs::direct_and_append(std.as_fd()).0;
         File {
             std: Arc::new(std),
             inner: Mutex::new(Inner {
